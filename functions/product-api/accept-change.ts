@@ -1,0 +1,45 @@
+import { documentClient } from '../shared/clients/dynamodb';
+import { snsClient } from '../shared/clients/sns';
+import { MethodNotAllowedError, jsonResponse } from '../shared/errors';
+import { httpHandler } from '../shared/http-handler';
+import { createLogger } from '../shared/logger';
+import { parseJsonBody, validate } from '../shared/validation';
+import { acceptCreate, acceptDelete, acceptUpdate, type AcceptServices } from './accept-logic';
+import { productIdSchema, productInputSchema } from './product-schema';
+
+const logger = createLogger('product-api-accept');
+const services: AcceptServices = {
+  db: documentClient,
+  sns: snsClient,
+  tableName: process.env.PRODUCTS_TABLE_NAME ?? '',
+  topicArn: process.env.CHANGES_TOPIC_ARN ?? '',
+};
+
+/**
+ * POST/PUT/DELETE on /v1.0/products: validate, publish the change to the FIFO topic and
+ * answer 202 (204 for delete); the writer applies it asynchronously. Nothing invalid is published.
+ */
+export const handler = httpHandler(logger, async ({ event, correlationId }) => {
+  const rawId = event.pathParameters?.productId;
+  const method = event.httpMethod;
+  if (rawId === undefined) {
+    if (method !== 'POST') throw new MethodNotAllowedError();
+    const product = validate(productInputSchema, parseJsonBody(event.body, event.isBase64Encoded));
+    const accepted = await acceptCreate(services, product, correlationId);
+    logger.info('Create accepted', { ...accepted });
+    return jsonResponse(202, accepted, correlationId, { Location: `/v1.0/products/${accepted.productId}` });
+  }
+  const productId = validate(productIdSchema, rawId, "path parameter 'productId'");
+  if (method === 'PUT') {
+    const product = validate(productInputSchema, parseJsonBody(event.body, event.isBase64Encoded));
+    const accepted = await acceptUpdate(services, productId, product, correlationId);
+    logger.info('Update accepted', { ...accepted });
+    return jsonResponse(202, accepted, correlationId, { Location: `/v1.0/products/${productId}` });
+  }
+  if (method === 'DELETE') {
+    const accepted = await acceptDelete(services, productId, correlationId);
+    logger.info('Delete accepted', { ...accepted });
+    return jsonResponse(204, undefined, correlationId);
+  }
+  throw new MethodNotAllowedError();
+});

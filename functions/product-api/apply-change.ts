@@ -1,0 +1,23 @@
+import { dynamoDbClient, documentClient } from '../shared/clients/dynamodb';
+import { createEventIdempotency } from '../shared/idempotency';
+import { createLogger } from '../shared/logger';
+import { sqsBatchHandler } from '../shared/sqs-handler';
+import { applyChange, type ApplyServices } from './apply-logic';
+import { productChangeSchema, type ProductChange } from './product-schema';
+
+const logger = createLogger('product-api-apply');
+const services: ApplyServices = { db: documentClient, tableName: process.env.PRODUCTS_TABLE_NAME ?? '' };
+const idempotency = createEventIdempotency('product-api-apply', dynamoDbClient);
+
+// Keyed on eventId: a redelivered change returns the stored outcome without writing again.
+const applyOnce = idempotency.wrap(async (change: ProductChange) => {
+  const result = await applyChange(services, change);
+  if (result.outcome === 'stale') logger.info('Stale or duplicate change skipped', { ...result });
+  return result;
+});
+
+/** The writer: SQS FIFO consumer that applies accepted product changes to the table. */
+export const handler = sqsBatchHandler(
+  { logger, schema: productChangeSchema, beforeBatch: (context) => idempotency.registerLambdaContext(context) },
+  (change: ProductChange) => applyOnce(change),
+);

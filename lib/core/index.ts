@@ -1,0 +1,6 @@
+export * from './service-function';
+export * from './reliable-queue';
+export * from './alarms';
+export * from './alarm-topic';
+export * from './encryption';
+export * from './nag';

@@ -1,0 +1,19 @@
+import { CfnElement, Stack, Validations } from 'aws-cdk-lib';
+import { IConstruct } from 'constructs';
+
+/**
+ * Acknowledges cdk-nag findings on `scope` and everything below it. cdk-nag 3 matches
+ * wildcard findings one by one (`AwsSolutions-IAM5[Resource::...]`), so each finding is
+ * named exactly, and each carries its reason.
+ */
+export function acknowledgeFindings(scope: IConstruct, findings: Record<string, string>): void {
+  for (const [id, reason] of Object.entries(findings)) {
+    Validations.of(scope).acknowledge({ id, reason });
+  }
+}
+
+/** How cdk-nag writes the ARN of a resource in a finding id: `<LogicalId.Arn>`. */
+export function nagArn(resource: IConstruct): string {
+  const element = resource.node.defaultChild as CfnElement;
+  return `<${Stack.of(resource).resolve(element.logicalId)}.Arn>`;
+}

@@ -1,0 +1,17 @@
+/**
+ * The `products` table's key schema, as plain data: the construct builds the table from
+ * it and the handler tests create their DynamoDB Local table from it, so the two cannot
+ * drift. (Shape from the product lambda plan: PK/SK, GSI1 by price, GSI2 by name.)
+ */
+export const PRODUCTS_TABLE_SCHEMA = {
+  partitionKey: 'PK',
+  sortKey: 'SK',
+  priceIndex: { indexName: 'ProductsByPriceIndex', partitionKey: 'GSI1_PK', sortKey: 'GSI1_SK' },
+  nameIndex: { indexName: 'ProductsByNameIndex', partitionKey: 'GSI2_PK' },
+} as const;
+
+/** Powertools idempotency persistence table (its default attribute names). */
+export const IDEMPOTENCY_TABLE_SCHEMA = {
+  partitionKey: 'id',
+  timeToLiveAttribute: 'expiration',
+} as const;

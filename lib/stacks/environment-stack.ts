@@ -1,0 +1,31 @@
+import { Stack, StackProps } from 'aws-cdk-lib';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import { Construct } from 'constructs';
+import { resolveAlarmTopic } from '../core';
+import { ProductApi } from '../product-api';
+import { EnvironmentConfig, removalPolicyOf } from './environment-config';
+
+export interface EnvironmentStackProps extends StackProps {
+  readonly config: EnvironmentConfig;
+}
+
+/** One environment (dev, sit, prod): the services, sharing one alarm topic. */
+export class EnvironmentStack extends Stack {
+  public readonly alarmTopic: sns.ITopic;
+  public readonly products: ProductApi;
+
+  constructor(scope: Construct, id: string, props: EnvironmentStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+    this.alarmTopic = resolveAlarmTopic(this);
+    if (config.alarmEmail) this.alarmTopic.addSubscription(new subscriptions.EmailSubscription(config.alarmEmail));
+    this.products = new ProductApi(this, 'Products', {
+      alarmTopic: this.alarmTopic,
+      removalPolicy: removalPolicyOf(config),
+      throttle: config.throttle,
+      logRetention: config.logRetentionDays as logs.RetentionDays | undefined,
+    });
+  }
+}

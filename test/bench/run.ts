@@ -1,0 +1,57 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, statSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { BARE_HANDLERS } from './bare-handlers';
+import { bundle } from './bundle';
+
+/**
+ * `npm run bench`: per handler, bundle size and module init time (median of fresh
+ * processes) next to a bare handler with the same SDK clients; then `cdk synth` time of
+ * the dev stack. Prints a table; numbers, not assertions.
+ */
+const ROOT = path.join(__dirname, '..', '..');
+const OUT = path.join(__dirname, '.out');
+const RUNS = Number(process.env.BENCH_RUNS ?? 9);
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+/** Time to load the bundle in a fresh Node process (what a cold start pays for init). */
+function initMs(file: string): number {
+  const samples: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const script = `const t=process.hrtime.bigint();require(${JSON.stringify(file)});process.stdout.write(String(Number(process.hrtime.bigint()-t)/1e6))`;
+    samples.push(Number(execFileSync(process.execPath, ['-e', script], { env: { ...process.env, AWS_REGION: 'us-east-1' } }).toString()));
+  }
+  return median(samples);
+}
+
+function main(): void {
+  mkdirSync(OUT, { recursive: true });
+  console.log(`node ${process.version}, ${RUNS} fresh processes per init time\n`);
+  console.log('handler          bundle bytes   bare bytes  ratio   init ms  bare init ms  ratio');
+  for (const [name, bareSource] of Object.entries(BARE_HANDLERS)) {
+    const kitFile = path.join(OUT, `${name}.js`);
+    bundle(path.join(ROOT, 'functions', 'product-api', `${name}.ts`), kitFile);
+    const bareEntry = path.join(OUT, `${name}.bare.ts`);
+    writeFileSync(bareEntry, bareSource);
+    const bareFile = path.join(OUT, `${name}.bare.js`);
+    bundle(bareEntry, bareFile);
+    const [size, bareSize] = [statSync(kitFile).size, statSync(bareFile).size];
+    const [init, bareInit] = [initMs(kitFile), initMs(bareFile)];
+    console.log(
+      `${name.padEnd(16)} ${String(size).padStart(12)} ${String(bareSize).padStart(12)} ${(size / bareSize).toFixed(2).padStart(6)}` +
+        ` ${init.toFixed(1).padStart(9)} ${bareInit.toFixed(1).padStart(13)} ${(init / bareInit).toFixed(2).padStart(6)}`,
+    );
+  }
+  const start = process.hrtime.bigint();
+  execFileSync(path.join(ROOT, 'node_modules', '.bin', 'cdk'), ['synth', '-c', 'env=dev', '--quiet', '--no-notices', '-o', path.join(OUT, 'cdk.out')], {
+    cwd: ROOT,
+    stdio: 'ignore',
+  });
+  console.log(`\ncdk synth (dev stack, 4 functions bundled by local esbuild): ${(Number(process.hrtime.bigint() - start) / 1e9).toFixed(1)} s`);
+}
+
+main();

@@ -1,0 +1,24 @@
+import { App, Stack, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+
+/**
+ * An app for construct tests: no asset bundling (templates don't need the bundles, and
+ * bundling every function on every test costs seconds), cdk-nag AwsSolutions attached.
+ */
+export function testApp(options: { nag?: boolean } = {}): App {
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  if (options.nag ?? true) Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  return app;
+}
+
+export function testStack(app: App = testApp()): Stack {
+  return new Stack(app, 'TestStack', { env: { account: '111111111111', region: 'eu-west-1' } });
+}
+
+/**
+ * The template for a snapshot, with asset hashes masked: a snapshot guards the
+ * infrastructure, and must not fail on every edit of a handler's source.
+ */
+export function snapshotOf(template: { toJSON(): unknown }): unknown {
+  return JSON.parse(JSON.stringify(template.toJSON()).replace(/[0-9a-f]{64}/g, '<asset-hash>'));
+}

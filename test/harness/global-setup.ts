@@ -1,0 +1,17 @@
+import { writeFileSync, mkdirSync } from 'node:fs';
+import * as path from 'node:path';
+import { startDynamoDbLocal, startFauxqs, EMULATORS_FILE } from './emulator-processes';
+
+/**
+ * Starts the local engines once per jest run, on free ports, and publishes their
+ * endpoints (env for the workers, a file for tools). Teardown stops them.
+ */
+export default async function globalSetup(): Promise<void> {
+  const [dynamodb, fauxqs] = await Promise.all([startDynamoDbLocal(), startFauxqs()]);
+  const endpoints = { dynamodb: dynamodb.endpoint, fauxqs: fauxqs.endpoint, pids: [dynamodb.pid, fauxqs.pid] };
+  mkdirSync(path.dirname(EMULATORS_FILE), { recursive: true });
+  writeFileSync(EMULATORS_FILE, JSON.stringify(endpoints));
+  process.env.TEST_DYNAMODB_ENDPOINT = dynamodb.endpoint;
+  process.env.TEST_FAUXQS_ENDPOINT = fauxqs.endpoint;
+  (globalThis as any).__EMULATORS__ = [dynamodb, fauxqs];
+}
