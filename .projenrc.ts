@@ -63,6 +63,8 @@ const project = new typescript.TypeScriptProject({
     'fauxqs@2.4.1',
   ],
 
+  eslintOptions: { dirs: ['lib', 'functions'], devdirs: ['test', 'projenrc', '.projenrc.ts'] },
+
   jest: true,
   jestOptions: {
     jestVersion: '^29',

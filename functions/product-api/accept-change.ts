@@ -1,11 +1,11 @@
+import { acceptCreate, acceptDelete, acceptUpdate, type AcceptServices } from './accept-logic';
+import { productIdSchema, productInputSchema } from './product-schema';
 import { documentClient } from '../shared/clients/dynamodb';
 import { snsClient } from '../shared/clients/sns';
 import { MethodNotAllowedError, jsonResponse } from '../shared/errors';
 import { httpHandler } from '../shared/http-handler';
 import { createLogger } from '../shared/logger';
 import { parseJsonBody, validate } from '../shared/validation';
-import { acceptCreate, acceptDelete, acceptUpdate, type AcceptServices } from './accept-logic';
-import { productIdSchema, productInputSchema } from './product-schema';
 
 const logger = createLogger('product-api-accept');
 const services: AcceptServices = {

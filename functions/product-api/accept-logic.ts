@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
-import { createEvent, type EventEnvelope } from '../shared/envelope';
-import { NotFoundError } from '../shared/errors';
 import { PRODUCT_EVENT_SOURCE, ProductEvents, type ProductEventType } from './product-events';
 import { PRODUCT_SK, isActive, productPk } from './product-item';
 import type { ChangePayload, ProductInput } from './product-schema';
+import { createEvent, type EventEnvelope } from '../shared/envelope';
+import { NotFoundError } from '../shared/errors';
 
 export interface AcceptServices {
   readonly db: DynamoDBDocumentClient;
@@ -31,7 +31,12 @@ async function assertActive(services: AcceptServices, productId: string): Promis
 }
 
 /** One message group per product keeps its changes in order; the event id dedupes. */
-async function publish(services: AcceptServices, eventType: ProductEventType, correlationId: string, payload: ChangePayload): Promise<EventEnvelope<ChangePayload>> {
+async function publish(
+  services: AcceptServices,
+  eventType: ProductEventType,
+  correlationId: string,
+  payload: ChangePayload,
+): Promise<EventEnvelope<ChangePayload>> {
   const event = createEvent({ eventType, correlationId, source: PRODUCT_EVENT_SOURCE, payload });
   await services.sns.send(new PublishCommand({
     TopicArn: services.topicArn,

@@ -1,9 +1,9 @@
+import { applyChange, type ApplyServices } from './apply-logic';
+import { productChangeSchema, type ProductChange } from './product-schema';
 import { dynamoDbClient, documentClient } from '../shared/clients/dynamodb';
 import { createEventIdempotency } from '../shared/idempotency';
 import { createLogger } from '../shared/logger';
 import { sqsBatchHandler } from '../shared/sqs-handler';
-import { applyChange, type ApplyServices } from './apply-logic';
-import { productChangeSchema, type ProductChange } from './product-schema';
 
 const logger = createLogger('product-api-apply');
 const services: ApplyServices = { db: documentClient, tableName: process.env.PRODUCTS_TABLE_NAME ?? '' };

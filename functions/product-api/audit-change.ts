@@ -1,8 +1,8 @@
+import { auditChange, type AuditServices } from './audit-logic';
+import { productChangeSchema, type ProductChange } from './product-schema';
 import { s3Client } from '../shared/clients/s3';
 import { createLogger } from '../shared/logger';
 import { sqsBatchHandler } from '../shared/sqs-handler';
-import { auditChange, type AuditServices } from './audit-logic';
-import { productChangeSchema, type ProductChange } from './product-schema';
 
 const logger = createLogger('product-api-audit');
 const services: AuditServices = { s3: s3Client, bucketName: process.env.AUDIT_BUCKET_NAME ?? '' };

@@ -1,8 +1,8 @@
-import { z } from 'zod/mini';
-import { BadRequestError } from '../shared/errors';
-import { validate } from '../shared/validation';
+import * as z from 'zod/mini';
 import { ACTIVE_PARTITION, centsKey, namePartition } from './product-item';
 import { MAX_PRICE } from './product-schema';
+import { BadRequestError } from '../shared/errors';
+import { validate } from '../shared/validation';
 
 const MAX_PRICE_CENTS = MAX_PRICE * 100;
 

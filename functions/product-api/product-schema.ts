@@ -1,6 +1,6 @@
-import { z } from 'zod/mini';
-import { envelopeSchema } from '../shared/envelope';
+import * as z from 'zod/mini';
 import { ProductEvents } from './product-events';
+import { envelopeSchema } from '../shared/envelope';
 
 export const MAX_PRICE = 1_000_000;
 

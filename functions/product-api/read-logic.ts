@@ -1,7 +1,7 @@
 import { DynamoDBDocumentClient, GetCommand, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
-import { NotFoundError } from '../shared/errors';
 import { decodeNextToken, encodeNextToken, priceBounds, type ListQuery } from './list-query';
 import { ACTIVE_PARTITION, NAME_INDEX, PRICE_INDEX, PRODUCT_SK, Product, isActive, namePartition, productPk, toPublicProduct } from './product-item';
+import { NotFoundError } from '../shared/errors';
 
 export interface ReadServices {
   readonly db: DynamoDBDocumentClient;

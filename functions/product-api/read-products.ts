@@ -1,11 +1,11 @@
+import { parseListQuery } from './list-query';
+import { productIdSchema } from './product-schema';
+import { getProduct, listProducts, type ReadServices } from './read-logic';
 import { documentClient } from '../shared/clients/dynamodb';
 import { jsonResponse } from '../shared/errors';
 import { httpHandler } from '../shared/http-handler';
 import { createLogger } from '../shared/logger';
 import { validate } from '../shared/validation';
-import { parseListQuery } from './list-query';
-import { getProduct, listProducts, type ReadServices } from './read-logic';
-import { productIdSchema } from './product-schema';
 
 const logger = createLogger('product-api-read');
 const services: ReadServices = { db: documentClient, tableName: process.env.PRODUCTS_TABLE_NAME ?? '' };

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { z } from 'zod/mini';
+import * as z from 'zod/mini';
 
 /** The one envelope every event in the library travels in (see DESIGN.md, "Events"). */
 export interface EventEnvelope<T> {

@@ -3,9 +3,10 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import sqsPartialBatchFailure from '@middy/sqs-partial-batch-failure';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import type { z } from 'zod/mini';
+import type * as z from 'zod/mini';
 import { correlationIdFromMessage } from './correlation';
 import type { EventEnvelope } from './envelope';
+import { describeIssue, issuePath } from './validation';
 
 export interface RecordContext {
   readonly record: SQSRecord;
@@ -13,7 +14,8 @@ export interface RecordContext {
   readonly correlationId: string;
 }
 
-export type RecordLogic<T> = (envelope: EventEnvelope<T>, ctx: RecordContext) => Promise<unknown>;
+/** Work on one validated record: gets the envelope as the schema parsed it. */
+export type RecordLogic<E> = (envelope: E, ctx: RecordContext) => Promise<unknown>;
 
 export interface SqsBatchOptions<S extends z.core.$ZodType> {
   readonly logger: Logger;
@@ -26,10 +28,10 @@ export interface SqsBatchOptions<S extends z.core.$ZodType> {
 class SkippedAfterGroupFailure extends Error {}
 
 function parseRecord<S extends z.core.$ZodType>(schema: S, body: string): z.infer<S> {
-  const result = (schema as any)['~standard'].validate(JSON.parse(body)) as { value?: unknown; issues?: ReadonlyArray<{ message: string; path?: unknown[] }> };
+  const result = (schema as any)['~standard'].validate(JSON.parse(body)) as { value?: unknown; issues?: ReadonlyArray<any> };
   if (result.issues?.length) {
     const issue = result.issues[0];
-    throw new Error(`Invalid envelope at '${(issue.path ?? []).map((p: any) => String(p?.key ?? p)).join('.')}': ${issue.message}`);
+    throw new Error(`Invalid envelope at '${issuePath(issue)}': ${describeIssue(issue)}`);
   }
   return result.value as z.infer<S>;
 }
@@ -40,7 +42,7 @@ function parseRecord<S extends z.core.$ZodType>(schema: S, body: string): z.infe
  * promise), while other groups go on. Returns Promise.allSettled-shaped results in record
  * order, which is what @middy/sqs-partial-batch-failure turns into batchItemFailures.
  */
-export function sqsBatchHandler<S extends z.core.$ZodType>(options: SqsBatchOptions<S>, logic: RecordLogic<any>) {
+export function sqsBatchHandler<S extends z.core.$ZodType>(options: SqsBatchOptions<S>, logic: RecordLogic<z.infer<S>>) {
   const { logger, schema, beforeBatch } = options;
   return middy<SQSEvent, SQSBatchResponse>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
@@ -57,9 +59,10 @@ export function sqsBatchHandler<S extends z.core.$ZodType>(options: SqsBatchOpti
         }
         let correlationId = correlationIdFromMessage(record.messageAttributes as any);
         try {
-          const envelope = parseRecord(schema, record.body) as EventEnvelope<unknown>;
-          correlationId = correlationIdFromMessage(record.messageAttributes as any, envelope);
-          logger.appendKeys({ correlationId, messageId: record.messageId, eventId: envelope.eventId });
+          const envelope = parseRecord(schema, record.body);
+          const meta = envelope as EventEnvelope<unknown>;
+          correlationId = correlationIdFromMessage(record.messageAttributes as any, meta);
+          logger.appendKeys({ correlationId, messageId: record.messageId, eventId: meta.eventId });
           const value = await logic(envelope, { record, context, correlationId });
           results.push({ status: 'fulfilled', value });
         } catch (error) {

@@ -86,4 +86,7 @@ export const SERVICE_FUNCTION_BUNDLING = {
   mainFields: ['module', 'main'],
   format: OutputFormat.CJS,
   target: 'node24',
+  // The SDK loads node:http and friends with import(); lowered to require() (equivalent in
+  // a CJS bundle) so jest's CommonJS runtime can load the very bundle Lambda runs.
+  esbuildArgs: { '--supported:dynamic-import': 'false' },
 };

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { BARE_HANDLERS } from './bare-handlers';
-import { bundle } from './bundle';
+import { bundleHandler } from '../harness/bundle-handler';
 
 /**
  * `npm run bench`: per handler, bundle size and module init time (median of fresh
@@ -28,17 +28,17 @@ function initMs(file: string): number {
   return median(samples);
 }
 
-function main(): void {
+async function main(): Promise<void> {
   mkdirSync(OUT, { recursive: true });
   console.log(`node ${process.version}, ${RUNS} fresh processes per init time\n`);
   console.log('handler          bundle bytes   bare bytes  ratio   init ms  bare init ms  ratio');
   for (const [name, bareSource] of Object.entries(BARE_HANDLERS)) {
     const kitFile = path.join(OUT, `${name}.js`);
-    bundle(path.join(ROOT, 'functions', 'product-api', `${name}.ts`), kitFile);
+    await bundleHandler(path.join(ROOT, 'functions', 'product-api', `${name}.ts`), kitFile);
     const bareEntry = path.join(OUT, `${name}.bare.ts`);
     writeFileSync(bareEntry, bareSource);
     const bareFile = path.join(OUT, `${name}.bare.js`);
-    bundle(bareEntry, bareFile);
+    await bundleHandler(bareEntry, bareFile);
     const [size, bareSize] = [statSync(kitFile).size, statSync(bareFile).size];
     const [init, bareInit] = [initMs(kitFile), initMs(bareFile)];
     console.log(
@@ -54,4 +54,7 @@ function main(): void {
   console.log(`\ncdk synth (dev stack, 4 functions bundled by local esbuild): ${(Number(process.hrtime.bigint() - start) / 1e9).toFixed(1)} s`);
 }
 
-main();
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});

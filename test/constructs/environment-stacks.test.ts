@@ -1,7 +1,7 @@
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { EnvironmentStack, parseEnvironmentConfig } from '../../lib/stacks';
 import { snapshotOf } from './test-app';
+import { EnvironmentStack, parseEnvironmentConfig } from '../../lib/stacks';
 
 // The environments exactly as cdk.json defines them.
 // eslint-disable-next-line @typescript-eslint/no-require-imports

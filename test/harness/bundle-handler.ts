@@ -2,6 +2,7 @@ import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { build } from 'esbuild';
+import { SERVICE_FUNCTION_BUNDLING as BUNDLING } from '../../lib/core/service-function';
 
 const ROOT = path.join(__dirname, '..', '..');
 
@@ -16,23 +17,18 @@ export interface BundledHandler {
  * SDK inside, minified) so tests run the exact artifact Lambda runs. Middy and fauxqs are
  * ESM-only, which jest's CommonJS mode cannot import from source; the bundle sidesteps that.
  */
-export async function bundleHandler(entry: string): Promise<BundledHandler> {
-  const outdir = mkdtempSync(path.join(tmpdir(), 'handler-bundle-'));
-  const file = path.join(outdir, `${path.basename(entry, '.ts')}.js`);
+export async function bundleHandler(entry: string, outfile?: string): Promise<BundledHandler> {
+  const file = outfile ?? path.join(mkdtempSync(path.join(tmpdir(), 'handler-bundle-')), `${path.basename(entry, '.ts')}.js`);
   await build({
-    entryPoints: [path.join(ROOT, entry)],
+    entryPoints: [path.isAbsolute(entry) ? entry : path.join(ROOT, entry)],
     outfile: file,
     bundle: true,
     platform: 'node',
-    target: 'node24',
     format: 'cjs',
-    mainFields: ['module', 'main'],
-    minify: true,
-    // The SDK loads node:http etc. with import(); jest's vm (CommonJS mode) refuses import()
-    // without --experimental-vm-modules. Lowering it to require() is equivalent on Lambda's
-    // CJS runtime; the construct should pass the same flag (esbuildArgs
-    // {'--supported:dynamic-import': 'false'}) so this stays the artifact Lambda runs.
-    supported: { 'dynamic-import': false },
+    target: BUNDLING.target,
+    mainFields: BUNDLING.mainFields,
+    minify: BUNDLING.minify,
+    supported: supportedFromArgs(BUNDLING.esbuildArgs),
     logLevel: 'error',
   });
   return { file, bytes: statSync(file).size };
@@ -42,4 +38,13 @@ export async function bundleHandler(entry: string): Promise<BundledHandler> {
 export function loadHandler<T = any>(bundle: BundledHandler): T {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   return require(bundle.file).handler as T;
+}
+
+/** The construct's `--supported:<feature>` esbuild CLI flags, as esbuild API options. */
+function supportedFromArgs(args: Record<string, string | boolean>): Record<string, boolean> {
+  return Object.fromEntries(
+    Object.entries(args)
+      .filter(([flag]) => flag.startsWith('--supported:'))
+      .map(([flag, value]) => [flag.slice('--supported:'.length), String(value) === 'true']),
+  );
 }

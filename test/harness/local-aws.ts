@@ -9,8 +9,8 @@ import {
 } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent, Context, SQSEvent, SQSRecord } from 'aws-lambda';
-import { IDEMPOTENCY_TABLE_SCHEMA, PRODUCTS_TABLE_SCHEMA } from '../../lib/product-api/products-table-schema';
 import { EMULATORS_FILE } from './emulator-processes';
+import { IDEMPOTENCY_TABLE_SCHEMA, PRODUCTS_TABLE_SCHEMA } from '../../lib/product-api/products-table-schema';
 
 export const REGION = 'us-east-1';
 
@@ -139,8 +139,11 @@ export async function createBucket(s3: S3Client, name: string): Promise<void> {
 
 export async function receive(sqs: SQSClient, url: string, max = 10, waitSeconds = 0): Promise<Message[]> {
   const { Messages } = await sqs.send(new ReceiveMessageCommand({
-    QueueUrl: url, MaxNumberOfMessages: max, WaitTimeSeconds: waitSeconds,
-    MessageSystemAttributeNames: ['All'], MessageAttributeNames: ['All'],
+    QueueUrl: url,
+    MaxNumberOfMessages: max,
+    WaitTimeSeconds: waitSeconds,
+    MessageSystemAttributeNames: ['All'],
+    MessageAttributeNames: ['All'],
   }));
   return Messages ?? [];
 }
@@ -194,9 +197,11 @@ export function toSqsEvent(messages: Message[], arn: string): SQSEvent {
 }
 
 /** A record as the event source mapping would pass it, for hand-built batches. */
-export function sqsRecord(body: string, group: string, messageId = randomUUID()): SQSRecord {
+export function sqsRecord(body: string, group: string, messageId: string = randomUUID()): SQSRecord {
   return toSqsEvent([{
-    MessageId: messageId, ReceiptHandle: messageId, Body: body,
+    MessageId: messageId,
+    ReceiptHandle: messageId,
+    Body: body,
     Attributes: { MessageGroupId: group, ApproximateReceiveCount: '1' },
   }], `arn:aws:sqs:${REGION}:000000000000:test.fifo`).Records[0];
 }

@@ -1,0 +1,76 @@
+import { randomUUID } from 'node:crypto';
+import { ProductApiFixture, changeEnvelope, parse, recordFor, setupProductApi } from './product-fixture';
+
+/** Listing reads the sparse indexes: pages by price, price ranges, names; deleted ones never show. */
+describe('read-products: listing', () => {
+  let f: ProductApiFixture;
+  const ids: Record<string, string> = {};
+  const seed: Array<[string, string, number]> = [
+    ['a', 'Widget', 5], ['b', 'Gadget', 10.5], ['c', '  WIDGET ', 20], ['d', 'Doohickey', 30], ['e', 'Gizmo', 40],
+  ];
+
+  beforeAll(async () => {
+    f = await setupProductApi('list');
+    const records = seed.map(([key, name, price], i) => {
+      ids[key] = randomUUID();
+      return recordFor(changeEnvelope({ eventType: 'ProductCreated', productId: ids[key], acceptedAt: 1_000 + i, product: { name, price, currency: 'USD' } }));
+    });
+    // One more product, created then deleted: it must appear in no list.
+    ids.gone = randomUUID();
+    records.push(recordFor(changeEnvelope({ eventType: 'ProductCreated', productId: ids.gone, acceptedAt: 1, product: { name: 'Widget', price: 15, currency: 'USD' } })));
+    records.push(recordFor(changeEnvelope({ eventType: 'ProductDeleted', productId: ids.gone, acceptedAt: 2 })));
+    expect((await f.apply({ Records: records })).batchItemFailures).toEqual([]);
+  });
+
+  async function listAll(query: Record<string, string>): Promise<{ pages: number; items: any[] }> {
+    const items: any[] = [];
+    let pages = 0;
+    let nextToken: string | undefined;
+    do {
+      const res = await f.read({ method: 'GET', query: { ...query, ...(nextToken ? { nextToken } : {}) } });
+      expect(res.statusCode).toBe(200);
+      const body = parse(res);
+      expect(body.items.length).toBeLessThanOrEqual(Number(query.limit ?? 20));
+      items.push(...body.items);
+      nextToken = body.nextToken;
+      pages++;
+    } while (nextToken && pages < 10);
+    return { pages, items };
+  }
+
+  test('limit 2 over 5 products pages through all of them in price order', async () => {
+    const { pages, items } = await listAll({ limit: '2' });
+    expect(pages).toBe(3);
+    expect(items.map((p) => p.productId)).toEqual(['a', 'b', 'c', 'd', 'e'].map((k) => ids[k]));
+    expect(items[0]).not.toHaveProperty('PK');
+    expect(items[0]).not.toHaveProperty('GSI1_SK');
+    expect(items[0]).not.toHaveProperty('changeVersion');
+  });
+
+  test('price range is inclusive and pages within the range', async () => {
+    const { items } = await listAll({ minPrice: '10.5', maxPrice: '30', limit: '1' });
+    expect(items.map((p) => p.price)).toEqual([10.5, 20, 30]);
+  });
+
+  test('a token from one range is refused by another', async () => {
+    const first = parse(await f.read({ method: 'GET', query: { minPrice: '10', limit: '1' } }));
+    expect(first.nextToken).toBeDefined();
+    const res = await f.read({ method: 'GET', query: { minPrice: '0', limit: '1', nextToken: first.nextToken } });
+    expect(res.statusCode).toBe(400);
+  });
+
+  test('name filter is exact and case-insensitive, and pages', async () => {
+    const { items } = await listAll({ name: 'widget', limit: '1' });
+    expect(items.map((p) => p.productId).sort()).toEqual([ids.a, ids.c].sort());
+    expect(parse(await f.read({ method: 'GET', query: { name: 'Widg' } })).items).toEqual([]);
+    const byName = parse(await f.read({ method: 'GET', query: { name: 'gizmo', limit: '1' } }));
+    expect(byName.items.map((p: any) => p.productId)).toEqual([ids.e]);
+  });
+
+  test('a name token is refused by a price query', async () => {
+    const first = parse(await f.read({ method: 'GET', query: { name: 'widget', limit: '1' } }));
+    expect(first.nextToken).toBeDefined();
+    expect((await f.read({ method: 'GET', query: { nextToken: first.nextToken } })).statusCode).toBe(400);
+    expect((await f.read({ method: 'GET', query: { name: 'gizmo', nextToken: first.nextToken } })).statusCode).toBe(400);
+  });
+});
