@@ -13,6 +13,9 @@ export type ApplyOutcome = { outcome: 'applied' | 'stale'; changeVersion: string
 
 // Newer-wins: a duplicate (same version) or an older change can never overwrite.
 const NEWER_ONLY = 'attribute_not_exists(PK) OR changeVersion < :v';
+// Delete is terminal: an update accepted while the delete was still in flight (its
+// existence check passed) must not bring the product back.
+const NEWER_AND_NOT_DELETED = 'attribute_not_exists(PK) OR (changeVersion < :v AND #s <> :deleted)';
 
 /**
  * Applies one accepted change. Writes are UpdateItem so createdAt survives updates; a
@@ -26,8 +29,9 @@ export async function applyChange(services: ApplyServices, change: ProductChange
   const names: Record<string, string> = { '#s': 'status' };
   const values: Record<string, unknown> = { ':v': version, ':at': at, ':id': productId };
   let update: string;
-  if (change.eventType === ProductEvents.DELETED) {
-    values[':deleted'] = 'DELETED';
+  values[':deleted'] = 'DELETED';
+  const isDelete = change.eventType === ProductEvents.DELETED;
+  if (isDelete) {
     update = 'SET productId = :id, #s = :deleted, updatedAt = :at, changeVersion = :v REMOVE GSI1_PK, GSI1_SK, GSI2_PK';
   } else {
     if (!product) throw new Error(`${change.eventType} ${change.eventId} carries no product`);
@@ -55,7 +59,7 @@ export async function applyChange(services: ApplyServices, change: ProductChange
       TableName: services.tableName,
       Key: { PK: productPk(productId), SK: PRODUCT_SK },
       UpdateExpression: update,
-      ConditionExpression: NEWER_ONLY,
+      ConditionExpression: isDelete ? NEWER_ONLY : NEWER_AND_NOT_DELETED,
       ExpressionAttributeNames: names,
       ExpressionAttributeValues: values,
     }));

@@ -64,6 +64,18 @@ describe('apply-change: duplicates and ordering', () => {
     expect(deleted).not.toHaveProperty('GSI2_PK');
   });
 
+  test('an update accepted while its delete was in flight does not revive the product', async () => {
+    const productId = randomUUID();
+    await applyOne(changeEnvelope({ eventType: 'ProductCreated', productId, acceptedAt: 1_000, product: product(5) }));
+    await applyOne(changeEnvelope({ eventType: 'ProductDeleted', productId, acceptedAt: 2_000 }));
+    // accepted after the delete (newer version) because the delete was not yet applied
+    await applyOne(changeEnvelope({ eventType: 'ProductUpdated', productId, acceptedAt: 3_000, product: product(9, 'Revived') }));
+    const item = await getItem(productId);
+    expect(item).toMatchObject({ status: 'DELETED', name: 'Kettle' });
+    expect(item?.GSI1_PK).toBeUndefined();
+    expect(item?.GSI2_PK).toBeUndefined();
+  });
+
   test('a delete that overtakes its create leaves a tombstone the late create cannot revive', async () => {
     const productId = randomUUID();
     await applyOne(changeEnvelope({ eventType: 'ProductDeleted', productId, acceptedAt: 6_000 }));
