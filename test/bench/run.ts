@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { measureAwsCalls } from './aws-calls';
 import { BARE_HANDLERS } from './bare-handlers';
 import { bundleHandler } from '../harness/bundle-handler';
 
@@ -52,6 +53,13 @@ async function main(): Promise<void> {
     stdio: 'ignore',
   });
   console.log(`\ncdk synth (dev stack, 4 functions bundled by local esbuild): ${(Number(process.hrtime.bigint() - start) / 1e9).toFixed(1)} s`);
+
+  console.log('\nAWS calls per operation (SDK middleware on the handlers\' clients, local engines):');
+  for (const { operation, calls } of await measureAwsCalls()) {
+    const total = Object.values(calls).reduce((a, b) => a + b, 0);
+    const detail = Object.entries(calls).map(([k, n]) => `${k} x${n}`).join(', ');
+    console.log(`  ${operation.padEnd(34)} ${String(total).padStart(2)}  ${detail}`);
+  }
 }
 
 main().catch((error) => {
