@@ -18,6 +18,7 @@ import { createAuditBucket } from './audit-bucket';
 import { ProductApiProps } from './product-api-props';
 import { ProductRestApi } from './product-rest-api';
 import { createIdempotencyTable, createProductsTable } from './product-tables';
+import { CHANGE_FANOUT_DEFINITION as FANOUT } from './products-table-schema';
 
 const HANDLERS = path.join(__dirname, '..', '..', 'functions', 'product-api');
 
@@ -77,13 +78,24 @@ export class ProductApi extends Construct {
     // The topic has a key of its own: the queues' key policy names the topic (SNS may
     // encrypt into the queues only for it), so one shared key would be a dependency cycle.
     const topicKey = createServiceKey(this, 'ChangesTopicKey', 'product change topic');
-    const topic = new sns.Topic(this, 'ChangesTopic', { fifo: true, contentBasedDeduplication: false, masterKey: topicKey, enforceSSL: true });
+    const topic = new sns.Topic(this, 'ChangesTopic', {
+      fifo: FANOUT.fifo,
+      contentBasedDeduplication: FANOUT.contentBasedDeduplication,
+      masterKey: topicKey,
+      enforceSSL: true,
+    });
     this.changesTopic = topic;
-    const queueProps = { consumerTimeout, alarmTopic: this.alarmTopic, encryptionKey: key, fifo: true, maxReceiveCount: props.maxReceiveCount };
+    const queueProps = {
+      consumerTimeout,
+      alarmTopic: this.alarmTopic,
+      encryptionKey: key,
+      fifo: FANOUT.fifo,
+      maxReceiveCount: props.maxReceiveCount,
+    };
     const writerQueue = new ReliableQueue(this, 'WriterQueue', queueProps);
     const auditQueue = new ReliableQueue(this, 'AuditQueue', queueProps);
     for (const q of [writerQueue, auditQueue]) {
-      topic.addSubscription(new subscriptions.SqsSubscription(q.queue, { rawMessageDelivery: true }));
+      topic.addSubscription(new subscriptions.SqsSubscription(q.queue, { rawMessageDelivery: FANOUT.rawMessageDelivery }));
     }
     this.writerQueue = writerQueue.queue;
     this.writerDeadLetterQueue = writerQueue.deadLetterQueue;

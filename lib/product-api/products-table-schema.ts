@@ -15,3 +15,15 @@ export const IDEMPOTENCY_TABLE_SCHEMA = {
   partitionKey: 'id',
   timeToLiveAttribute: 'expiration',
 } as const;
+
+/**
+ * The change fan-out: a FIFO topic (ordered per product, deduplicated on the event id,
+ * never on content) delivering the raw envelope to one FIFO queue per consumer. The
+ * construct and the handler tests' local topic and queues are built from this.
+ */
+export const CHANGE_FANOUT_DEFINITION = {
+  fifo: true,
+  contentBasedDeduplication: false,
+  rawMessageDelivery: true,
+  consumers: ['writer', 'audit'],
+} as const;

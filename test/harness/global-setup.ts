@@ -7,6 +7,11 @@ import { startDynamoDbLocal, startFauxqs, EMULATORS_FILE } from './emulator-proc
  * endpoints (env for the workers, a file for tools). Teardown stops them.
  */
 export default async function globalSetup(): Promise<void> {
+  const [major, minor] = process.versions.node.split('.').map(Number);
+  if (major < 22 || (major === 22 && minor < 5)) {
+    // fauxqs needs node:sqlite; Lambda runs Node 24. npm scripts put the `node` devDependency first on PATH.
+    throw new Error(`Tests need Node >= 22.5 (Lambda runs 24), got ${process.version}: run them with 'npm test'`);
+  }
   const [dynamodb, fauxqs] = await Promise.all([startDynamoDbLocal(), startFauxqs()]);
   const endpoints = { dynamodb: dynamodb.endpoint, fauxqs: fauxqs.endpoint, pids: [dynamodb.pid, fauxqs.pid] };
   mkdirSync(path.dirname(EMULATORS_FILE), { recursive: true });

@@ -10,7 +10,7 @@ import {
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent, Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { EMULATORS_FILE } from './emulator-processes';
-import { IDEMPOTENCY_TABLE_SCHEMA, PRODUCTS_TABLE_SCHEMA } from '../../lib/product-api/products-table-schema';
+import { CHANGE_FANOUT_DEFINITION, IDEMPOTENCY_TABLE_SCHEMA, PRODUCTS_TABLE_SCHEMA } from '../../lib/product-api/products-table-schema';
 
 export const REGION = 'us-east-1';
 
@@ -116,17 +116,24 @@ export async function createFifoQueue(sqs: SQSClient, name: string, maxReceiveCo
   return { url: queue.QueueUrl!, arn: await queueArn(sqs, queue.QueueUrl!), dlqUrl: dlq.QueueUrl! };
 }
 
-/** SNS FIFO topic fanned out to FIFO queues with raw delivery (the body is the envelope). */
-export async function createFanOut(clients: LocalClients, prefix: string, queueNames: string[]): Promise<{ topicArn: string; queues: FifoQueue[] }> {
+/** The construct's change fan-out (CHANGE_FANOUT_DEFINITION): FIFO topic to FIFO queues. */
+export async function createFanOut(
+  clients: LocalClients,
+  prefix: string,
+  queueNames: readonly string[] = CHANGE_FANOUT_DEFINITION.consumers,
+): Promise<{ topicArn: string; queues: FifoQueue[] }> {
   const { TopicArn } = await clients.sns.send(new CreateTopicCommand({
     Name: `${prefix}-changes.fifo`,
-    Attributes: { FifoTopic: 'true', ContentBasedDeduplication: 'false' },
+    Attributes: {
+      FifoTopic: String(CHANGE_FANOUT_DEFINITION.fifo),
+      ContentBasedDeduplication: String(CHANGE_FANOUT_DEFINITION.contentBasedDeduplication),
+    },
   }));
   const queues: FifoQueue[] = [];
   for (const name of queueNames) {
     const queue = await createFifoQueue(clients.sqs, `${prefix}-${name}`);
     await clients.sns.send(new SubscribeCommand({
-      TopicArn, Protocol: 'sqs', Endpoint: queue.arn, Attributes: { RawMessageDelivery: 'true' },
+      TopicArn, Protocol: 'sqs', Endpoint: queue.arn, Attributes: { RawMessageDelivery: String(CHANGE_FANOUT_DEFINITION.rawMessageDelivery) },
     }));
     queues.push(queue);
   }
