@@ -15,6 +15,16 @@ export interface FunctionAlarmThresholds {
   readonly p95Duration?: Duration;
 }
 
+/** 100 * part / whole over 5 minutes; MAX() keeps a quiet period from dividing by zero. */
+function percentOf(part: cloudwatch.IMetric, whole: cloudwatch.IMetric, label: string): cloudwatch.MathExpression {
+  return new cloudwatch.MathExpression({
+    expression: '100 * part / MAX([part, whole])',
+    usingMetrics: { part, whole },
+    label,
+    period: Duration.minutes(5),
+  });
+}
+
 function notify(alarm: cloudwatch.Alarm, topic: sns.ITopic): cloudwatch.Alarm {
   const action = new actions.SnsAction(topic);
   alarm.addAlarmAction(action);
@@ -30,15 +40,11 @@ export function addFunctionAlarms(
   topic: sns.ITopic,
   thresholds: FunctionAlarmThresholds = {},
 ): cloudwatch.Alarm[] {
-  const errorRate = new cloudwatch.MathExpression({
-    expression: '100 * errors / MAX([errors, invocations])',
-    usingMetrics: {
-      errors: fn.metricErrors({ statistic: 'Sum', period: Duration.minutes(5) }),
-      invocations: fn.metricInvocations({ statistic: 'Sum', period: Duration.minutes(5) }),
-    },
-    label: 'Error rate (%)',
-    period: Duration.minutes(5),
-  });
+  const errorRate = percentOf(
+    fn.metricErrors({ statistic: 'Sum', period: Duration.minutes(5) }),
+    fn.metricInvocations({ statistic: 'Sum', period: Duration.minutes(5) }),
+    'Error rate (%)',
+  );
   const errorAlarm = errorRate.createAlarm(scope, `${id}ErrorRateAlarm`, {
     alarmDescription: `${fn.node.path}: error rate above ${thresholds.errorRatePercent ?? 5}%`,
     threshold: thresholds.errorRatePercent ?? 5,
@@ -101,15 +107,11 @@ export function addApi5xxAlarm(
   topic: sns.ITopic,
   thresholdPercent = 1,
 ): cloudwatch.Alarm {
-  const rate = new cloudwatch.MathExpression({
-    expression: '100 * errors / MAX([errors, requests])',
-    usingMetrics: {
-      errors: api.metricServerError({ statistic: 'Sum', period: Duration.minutes(5) }),
-      requests: api.metricCount({ statistic: 'SampleCount', period: Duration.minutes(5) }),
-    },
-    label: '5xx rate (%)',
-    period: Duration.minutes(5),
-  });
+  const rate = percentOf(
+    api.metricServerError({ statistic: 'Sum', period: Duration.minutes(5) }),
+    api.metricCount({ statistic: 'SampleCount', period: Duration.minutes(5) }),
+    '5xx rate (%)',
+  );
   const alarm = rate.createAlarm(scope, `${id}5xxRateAlarm`, {
     alarmDescription: `${api.node.path}: 5xx rate above ${thresholdPercent}%`,
     threshold: thresholdPercent,

@@ -1,4 +1,3 @@
-import { Validations } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -6,6 +5,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { PRODUCT_BODY_SCHEMA } from './product-body-model';
+import { acknowledgeFindings } from '../core/nag';
 
 export interface ProductRestApiProps {
   readonly readFunction: lambda.IFunction;
@@ -84,25 +84,15 @@ export class ProductRestApi extends Construct {
     });
     this.usagePlan.addApiKey(apiKey);
 
-    Validations.of(this.apiKeySecret).acknowledge({
-      id: 'AwsSolutions-SMG4',
-      reason: 'An API Gateway key cannot rotate in place: rotate by updating the secret and redeploying (README, ProductApi).',
+    acknowledgeFindings(this.apiKeySecret, {
+      'AwsSolutions-SMG4': 'An API Gateway key cannot rotate in place: rotate by updating the secret and redeploying (README, ProductApi).',
     });
-    Validations.of(this.api).acknowledge({
-      id: 'AwsSolutions-APIG4',
-      reason: 'The product plan authenticates callers with API keys and a usage plan; add an authorizer through `api` if callers are users.',
-    });
-    Validations.of(this.api).acknowledge({
-      id: 'AwsSolutions-COG4',
-      reason: 'No Cognito user pool: callers are services with API keys (product plan, Q7).',
-    });
-    Validations.of(this.api).acknowledge({
-      id: 'AwsSolutions-APIG3',
-      reason: 'WAF is account-level and priced per web ACL: associate your own through `api.deploymentStage`.',
-    });
-    Validations.of(this.api).acknowledge({
-      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
-      reason: 'API Gateway account logging role uses the AWS managed AmazonAPIGatewayPushToCloudWatchLogs policy, the documented setup.',
+    acknowledgeFindings(this.api, {
+      'AwsSolutions-APIG4': 'The product plan authenticates callers with API keys and a usage plan; add an authorizer through `api` if callers are users.',
+      'AwsSolutions-COG4': 'No Cognito user pool: callers are services with API keys (product plan, Q7).',
+      'AwsSolutions-APIG3': 'WAF is account-level and priced per web ACL: associate your own through `api.deploymentStage`.',
+      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]':
+        'The API Gateway account logging role uses the AWS managed AmazonAPIGatewayPushToCloudWatchLogs policy, the documented setup.',
     });
   }
 }
