@@ -13,6 +13,9 @@ export class BadRequestError extends HttpError {
 export class ValidationError extends HttpError {
   constructor(message: string) { super(400, 'VALIDATION_FAILED', message); }
 }
+export class UnauthorizedError extends HttpError {
+  constructor(message: string) { super(401, 'UNAUTHORIZED', message); }
+}
 export class NotFoundError extends HttpError {
   constructor(message = 'Resource not found') { super(404, 'NOT_FOUND', message); }
 }
