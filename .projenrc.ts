@@ -11,10 +11,15 @@ const handlerDeps = [
   '@aws-sdk/client-sqs@3.1175.0',
   '@aws-sdk/client-sns@3.1169.0',
   '@aws-sdk/client-s3@3.1175.0',
+  '@aws-sdk/client-eventbridge@3.1169.0',
+  '@aws-sdk/client-secrets-manager@3.1164.0',
   '@middy/core@7.9.2',
   '@middy/sqs-partial-batch-failure@6.4.5',
   `@aws-lambda-powertools/logger@${POWERTOOLS_VERSION}`,
   `@aws-lambda-powertools/idempotency@${POWERTOOLS_VERSION}`,
+  // Cached Secrets Manager reads (TTL, JSON transform): the webhook fetches its signing
+  // secrets at most once per cache period, not once per request.
+  `@aws-lambda-powertools/parameters@${POWERTOOLS_VERSION}`,
   // zod/mini: schema validation at ~26 KB bundled (the full zod costs ~470 KB, +35 ms init).
   'zod@4.6.7',
   // Exactly pinned so a consumer's synth bundles with local esbuild, never Docker.
@@ -61,6 +66,10 @@ const project = new typescript.TypeScriptProject({
     // Local engines for handler tests: DynamoDB Local's jar, and SQS/SNS/S3.
     'amplify-dynamodb-simulator@2.9.30',
     'fauxqs@2.4.1',
+    // Reads DynamoDB Local's stream in the outbox tests, as Lambda's poller would.
+    '@aws-sdk/client-dynamodb-streams@3.1141.0',
+    // Executes synthesized Step Functions definitions (ASL) in Node for the saga tests.
+    'aws-local-stepfunctions@3.0.0',
   ],
 
   eslintOptions: { dirs: ['lib', 'functions'], devdirs: ['test', 'projenrc', '.projenrc.ts'] },

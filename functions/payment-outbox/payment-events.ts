@@ -6,3 +6,6 @@ export const PaymentEvents = {
 } as const;
 
 export type PaymentEventType = (typeof PaymentEvents)[keyof typeof PaymentEvents];
+
+/** The envelope `source` of every payment event, and the EventBridge `source` it is published under. */
+export const PAYMENT_EVENT_SOURCE = 'cdk-event-services.payment-outbox';
