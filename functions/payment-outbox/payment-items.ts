@@ -14,8 +14,8 @@ export function stateItem(state: PaymentState, updatedAt: string): Record<string
 
 export function toState(item: Record<string, any> | undefined): PaymentState | undefined {
   if (!item) return undefined;
-  const { paymentId, status, amount, currency, refundedAmount, lastProviderEventAt, lastProviderEventId } = item;
-  return { paymentId, status, amount, currency, refundedAmount, lastProviderEventAt, lastProviderEventId };
+  const { paymentId, status, amount, currency, refundedAmount, lastProviderEventAt, lastProviderEventId, metadata } = item;
+  return { paymentId, status, amount, currency, refundedAmount, lastProviderEventAt, lastProviderEventId, ...(metadata ? { metadata } : {}) };
 }
 
 /** An outbox record: the envelope to publish, findable by day for replay, expiring by TTL. */

@@ -12,11 +12,21 @@ export interface PaymentState {
   /** Provider time of the last event applied: an older event is out of order. */
   readonly lastProviderEventAt: string;
   readonly lastProviderEventId: string;
+  /** The merchant's own keys (e.g. studentId, courseId), as given to the provider; carried on every event. */
+  readonly metadata?: Readonly<Record<string, string>>;
 }
 
 /** One provider event, already verified and validated. */
 export type ProviderEvent =
-  | { readonly kind: 'pending' | 'succeeded' | 'failed'; readonly eventId: string; readonly occurredAt: string; readonly paymentId: string; readonly amount: number; readonly currency: string }
+  | {
+    readonly kind: 'pending' | 'succeeded' | 'failed';
+    readonly eventId: string;
+    readonly occurredAt: string;
+    readonly paymentId: string;
+    readonly amount: number;
+    readonly currency: string;
+    readonly metadata?: Readonly<Record<string, string>>;
+  }
   | { readonly kind: 'refunded'; readonly eventId: string; readonly occurredAt: string; readonly paymentId: string; readonly refundAmount: number };
 
 export type Decision =
@@ -57,6 +67,7 @@ export function decide(current: PaymentState | undefined, event: ProviderEvent):
     if (refunded > current!.amount) return { decision: 'ignore', reason: 'refund-exceeds-amount' };
     return { decision: 'apply', eventType: EVENT_TYPE.refunded, next: { ...current!, ...stamp, status: 'refunded', refundedAmount: refunded } };
   }
+  const metadata = event.metadata ?? current?.metadata; // the outcome may omit what pending carried
   const next: PaymentState = {
     paymentId: event.paymentId,
     amount: event.amount,
@@ -64,6 +75,7 @@ export function decide(current: PaymentState | undefined, event: ProviderEvent):
     refundedAmount: 0,
     ...stamp,
     status: event.kind,
+    ...(metadata ? { metadata } : {}),
   };
   return { decision: 'apply', eventType: EVENT_TYPE[event.kind], next };
 }

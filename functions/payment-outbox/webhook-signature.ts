@@ -19,6 +19,9 @@ export interface SignatureCheck {
   readonly toleranceSeconds: number;
 }
 
+/** The signature is well-formed but matches no active secret (perhaps one rotated a moment ago). */
+export class SignatureMismatchError extends UnauthorizedError {}
+
 const HEX_SHA256 = /^[0-9a-f]{64}$/;
 
 /** The signature the provider sends for a body at a time, with one secret. */
@@ -58,5 +61,5 @@ export function verifyWebhookSignature(check: SignatureCheck): void {
     const expected = Buffer.from(signPayload(secret, check.timestamp, check.rawBody), 'hex');
     for (const candidate of candidates) matched = timingSafeEqual(expected, candidate) || matched;
   }
-  if (!matched) throw new UnauthorizedError('Signature does not match');
+  if (!matched) throw new SignatureMismatchError('Signature does not match');
 }

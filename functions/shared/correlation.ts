@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { getHeader } from './headers';
 
 // Bounded and printable, so a hostile header cannot bloat or corrupt logs and replies.
 const SAFE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -9,13 +10,7 @@ function safe(value: unknown): string | undefined {
 
 /** From HTTP headers (any case), else a new UUID. */
 export function correlationIdFromHeaders(headers: Record<string, string | undefined> | null | undefined): string {
-  for (const [name, value] of Object.entries(headers ?? {})) {
-    if (name.toLowerCase() === 'x-correlation-id') {
-      const id = safe(value);
-      if (id) return id;
-    }
-  }
-  return randomUUID();
+  return safe(getHeader(headers, 'x-correlation-id')) ?? randomUUID();
 }
 
 /** From an SQS record: message attribute `correlationId`, else the envelope's field, else new. */

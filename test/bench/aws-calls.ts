@@ -12,9 +12,10 @@ import {
  * the construct's bundling), against DynamoDB Local and fauxqs. A write is counted end to end:
  * the accept call, the writer applying it and the audit logger recording it.
  */
-type Counts = Record<string, number>;
+export type Counts = Record<string, number>;
 
-function countCalls(client: { middlewareStack: any }, service: string, counts: Counts): void {
+/** Counts each command a client sends, by `<service>.<operation>`. */
+export function countCalls(client: { middlewareStack: any }, service: string, counts: Counts): void {
   client.middlewareStack.add(
     (next: any, context: any) => async (args: any) => {
       const key = `${service}.${String(context.commandName).replace(/Command$/, '')}`;

@@ -3,6 +3,7 @@ import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { measureAwsCalls } from './aws-calls';
 import { BARE_HANDLERS } from './bare-handlers';
+import { measureWebhook } from './webhook-latency';
 import { bundleHandler } from '../harness/bundle-handler';
 
 /**
@@ -60,6 +61,13 @@ async function main(): Promise<void> {
     const detail = Object.entries(calls).map(([k, n]) => `${k} x${n}`).join(', ');
     console.log(`  ${operation.padEnd(34)} ${String(total).padStart(2)}  ${detail}`);
   }
+
+  const webhook = await measureWebhook();
+  const ms = (x: number) => `${x.toFixed(1)} ms`;
+  console.log('\nPayment webhook handler, warm, against DynamoDB Local (signature, validation, 2 reads, 1 transaction):');
+  console.log(`  sequential x${webhook.sequential.n}: p50 ${ms(webhook.sequential.p50)}, p95 ${ms(webhook.sequential.p95)}, p99 ${ms(webhook.sequential.p99)}, max ${ms(webhook.sequential.max)}`);
+  console.log(`  ${webhook.concurrent.n} concurrent: ${ms(webhook.concurrent.wallMs)} wall, ${webhook.concurrent.perSecond.toFixed(0)} webhooks/s`);
+  console.log(`  AWS calls per webhook: ${Object.entries(webhook.callsPerWebhook).filter(([, n]) => n > 0).map(([k, n]) => `${k} x${n}`).join(', ')}`);
 }
 
 main().catch((error) => {
