@@ -13,6 +13,7 @@ const handlerDeps = [
   '@aws-sdk/client-s3@3.1175.0',
   '@aws-sdk/client-eventbridge@3.1169.0',
   '@aws-sdk/client-secrets-manager@3.1164.0',
+  '@aws-sdk/client-sfn@3.1164.0',
   '@middy/core@7.9.2',
   '@middy/sqs-partial-batch-failure@6.4.5',
   `@aws-lambda-powertools/logger@${POWERTOOLS_VERSION}`,
