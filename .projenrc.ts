@@ -8,6 +8,8 @@ const POWERTOOLS_VERSION = '2.35.0';
 const handlerDeps = [
   '@aws-sdk/client-dynamodb@3.1169.0',
   '@aws-sdk/lib-dynamodb@3.1168.0',
+  // unmarshall() for DynamoDB stream images (lib-dynamodb's own dependency, same version).
+  '@aws-sdk/util-dynamodb@3.996.9',
   '@aws-sdk/client-sqs@3.1175.0',
   '@aws-sdk/client-sns@3.1169.0',
   '@aws-sdk/client-s3@3.1175.0',

@@ -1,0 +1,67 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import middy from '@middy/core';
+import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import * as z from 'zod/mini';
+import { EventBridgeSink } from './eventbridge-sink';
+import { OUTBOX_RECORD } from './payment-items';
+import { publishOutbox, type OutboxRecord } from './publish-outbox-logic';
+import { eventBridgeClient } from '../shared/clients/eventbridge';
+import { envelopeSchema } from '../shared/envelope';
+import { createLogger } from '../shared/logger';
+import { validate } from '../shared/validation';
+
+const logger = createLogger('payment-outbox-publisher');
+// A second sink (e.g. Kafka) joins this list; an event is published once every sink took it.
+const sinks = [new EventBridgeSink(eventBridgeClient, process.env.EVENT_BUS_NAME ?? '')];
+const outboxEnvelope = envelopeSchema(z.unknown());
+
+const isOutboxInsert = (record: DynamoDBRecord) =>
+  record.eventName === 'INSERT' && record.dynamodb?.NewImage?.recordType?.S === OUTBOX_RECORD;
+
+/** The envelope of an outbox record, or a reason it cannot be published. */
+function readOutboxRecord(record: DynamoDBRecord): OutboxRecord | { readonly invalid: string } {
+  try {
+    const item = unmarshall(record.dynamodb!.NewImage as Record<string, AttributeValue>);
+    return { sequenceNumber: record.dynamodb!.SequenceNumber!, envelope: validate(outboxEnvelope, item.envelope, 'outbox envelope') as OutboxRecord['envelope'] };
+  } catch (error) {
+    return { invalid: (error as Error).message };
+  }
+}
+
+/**
+ * The outbox publisher: DynamoDB stream (filtered to inserted outbox records) → every sink.
+ * Records are taken in stream order up to the first one that cannot be published; the
+ * earliest failure is reported, and Lambda retries the stream from that sequence number
+ * (later records of the batch may be sent again: consumers dedupe on eventId). After the
+ * retries, bisection isolates a poison record and the on-failure destination receives it.
+ */
+export const handler = middy<DynamoDBStreamEvent, DynamoDBBatchResponse>()
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .handler(async (event) => {
+    const records: OutboxRecord[] = [];
+    let firstFailure: string | undefined;
+    for (const record of event.Records) {
+      if (!isOutboxInsert(record)) {
+        // The event filter already excludes these; a filter edited by hand must not publish state items.
+        logger.debug('Skipped a stream record that is not a new outbox record', { eventName: record.eventName });
+        continue;
+      }
+      const read = readOutboxRecord(record);
+      if ('invalid' in read) {
+        firstFailure = record.dynamodb?.SequenceNumber;
+        logger.error('Outbox record cannot be published', { sequenceNumber: firstFailure, reason: read.invalid });
+        break;
+      }
+      records.push(read);
+    }
+    const report = await publishOutbox(records, { sinks });
+    for (const f of report.failed) {
+      const correlationId = records.find((r) => r.sequenceNumber === f.sequenceNumber)?.envelope.correlationId;
+      logger.error('Event not published after retries', { ...f, correlationId });
+    }
+    logger.info('Outbox batch published', { published: report.published, failed: report.failed.length + (firstFailure ? 1 : 0) });
+    const earliest = report.failed[0]?.sequenceNumber ?? firstFailure;
+    return { batchItemFailures: earliest ? [{ itemIdentifier: earliest }] : [] };
+  });
