@@ -7,6 +7,8 @@ export const STATE_SK = 'STATE';
 export const ledgerSk = (providerEventId: string) => `PROVIDER_EVENT#${providerEventId}`;
 export const outboxSk = (occurredAt: string, eventId: string) => `OUTBOX#${occurredAt}#${eventId}`;
 export const OUTBOX_RECORD = 'OUTBOX';
+/** The GSI over OUTBOX_DAY / OUTBOX_AT (PAYMENTS_TABLE_SCHEMA.outboxByTimeIndex in lib). */
+export const OUTBOX_BY_TIME_INDEX = 'OutboxByTimeIndex';
 
 export function stateItem(state: PaymentState, updatedAt: string): Record<string, unknown> {
   return { PK: paymentPk(state.paymentId), SK: STATE_SK, recordType: 'PAYMENT', ...state, updatedAt };

@@ -1,0 +1,98 @@
+import { QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import * as z from 'zod/mini';
+import type { EventSink } from './event-sink';
+import { OUTBOX_BY_TIME_INDEX } from './payment-items';
+import { publishOutbox } from './publish-outbox-logic';
+import type { EventEnvelope } from '../shared/envelope';
+import { ValidationError } from '../shared/errors';
+import { validate } from '../shared/validation';
+
+/** Longest window one request may replay (the outbox itself keeps 7 days by default). */
+export const MAX_REPLAY_DAYS = 31;
+const DAY_MS = 86_400_000;
+
+export const replayRequestSchema = z.strictObject({
+  from: z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time' }),
+  to: z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time' }),
+  /** From a previous answer with `complete: false`: go on after this outbox position. */
+  resumeAfter: z.optional(z.string().check(z.minLength(1), z.maxLength(200))),
+});
+export type ReplayRequest = z.infer<typeof replayRequestSchema>;
+
+export interface ReplayServices {
+  readonly db: DynamoDBDocumentClient;
+  readonly tableName: string;
+  readonly sinks: ReadonlyArray<EventSink>;
+  /** Stop and hand back a resume position when fewer ms than this are left. */
+  readonly remainingTimeMs: () => number;
+  readonly safetyMarginMs?: number;
+  readonly pageSize?: number;
+}
+
+export interface ReplayResult {
+  readonly replayed: number;
+  readonly failed: ReadonlyArray<string>;
+  readonly complete: boolean;
+  readonly resumeAfter?: string;
+}
+
+/** Validates the window: ISO times, `from` before `to`, at most {@link MAX_REPLAY_DAYS}. */
+export function parseReplayRequest(input: unknown): { from: string; to: string; resumeAfter?: string } {
+  const request = validate(replayRequestSchema, input, 'replay request');
+  const from = new Date(request.from).toISOString();
+  const to = new Date(request.to).toISOString();
+  if (from >= to) throw new ValidationError(`Invalid replay request: 'from' (${from}) must be before 'to' (${to})`);
+  if (Date.parse(to) - Date.parse(from) > MAX_REPLAY_DAYS * DAY_MS) {
+    throw new ValidationError(`Invalid replay request: the window may span at most ${MAX_REPLAY_DAYS} days; split it`);
+  }
+  return { from, to, ...(request.resumeAfter ? { resumeAfter: request.resumeAfter } : {}) };
+}
+
+function utcDays(from: string, to: string): string[] {
+  const days: string[] = [];
+  for (let t = Date.parse(from.slice(0, 10)); t <= Date.parse(to); t += DAY_MS) days.push(new Date(t).toISOString().slice(0, 10));
+  return days;
+}
+
+/**
+ * Re-publishes the outbox events that occurred in [from, to), unchanged (original eventId,
+ * so consumers that saw them dedupe), day partition by day partition of the outbox index,
+ * in time order. Stops early, with a position to resume after, when the time runs short.
+ */
+export async function replayOutbox(request: { from: string; to: string; resumeAfter?: string }, services: ReplayServices): Promise<ReplayResult> {
+  // Keys hold `toISOString()` times; '...00Z' would sort after '...00.000Z#…' and skip it.
+  const [from, to] = [request.from, request.to].map((t) => new Date(t).toISOString());
+  let position = request.resumeAfter;
+  let replayed = 0;
+  const failed: string[] = [];
+  for (const day of utcDays(from, to)) {
+    if (position && position.slice(0, 10) > day) continue; // days done before the resume point
+    // Fixed for the day's pages: a query continued with ExclusiveStartKey keeps its key condition.
+    // Every OUTBOX_AT has one length (`<ISO time>#<uuid>`), so `position + NUL` sorts after
+    // it and before any later key: BETWEEN stays a key condition (a filter on a key is refused).
+    const lower = position && position >= from ? `${position}\u0000` : from;
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      if (services.remainingTimeMs() < (services.safetyMarginMs ?? 30_000)) {
+        return { replayed, failed, complete: false, ...(position ? { resumeAfter: position } : {}) };
+      }
+      const page = await services.db.send(new QueryCommand({
+        TableName: services.tableName,
+        IndexName: OUTBOX_BY_TIME_INDEX,
+        // `<to>#<id>` sorts after `to`: the window is [from, to).
+        KeyConditionExpression: 'OUTBOX_DAY = :day AND OUTBOX_AT BETWEEN :lower AND :upper',
+        ExpressionAttributeValues: { ':day': day, ':lower': lower, ':upper': to },
+        ExclusiveStartKey: startKey,
+        Limit: services.pageSize ?? 100,
+      }));
+      const items = page.Items ?? [];
+      const records = items.map((i) => ({ sequenceNumber: i.OUTBOX_AT as string, envelope: i.envelope as EventEnvelope<unknown> }));
+      const report = await publishOutbox(records, { sinks: services.sinks });
+      replayed += report.published;
+      failed.push(...report.failed.map((f) => f.eventId));
+      if (items.length > 0) position = items[items.length - 1].OUTBOX_AT as string;
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+  }
+  return { replayed, failed, complete: true };
+}

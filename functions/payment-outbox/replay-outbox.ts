@@ -1,0 +1,33 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
+import { EventBridgeSink } from './eventbridge-sink';
+import { parseReplayRequest, replayOutbox, type ReplayResult } from './replay-outbox-logic';
+import { documentClient } from '../shared/clients/dynamodb';
+import { eventBridgeClient } from '../shared/clients/eventbridge';
+import { createLogger } from '../shared/logger';
+
+const logger = createLogger('payment-outbox-replay');
+const sinks = [new EventBridgeSink(eventBridgeClient, process.env.EVENT_BUS_NAME ?? '')];
+const tableName = process.env.PAYMENTS_TABLE_NAME ?? '';
+
+/**
+ * Operator tool: `aws lambda invoke --payload '{"from":"…","to":"…"}'` re-publishes the
+ * outbox events of that window with their original event ids. A bad request fails the
+ * invocation with a message naming the field; a long window answers `complete: false`
+ * with `resumeAfter`, to be passed back in the next invocation.
+ */
+export const handler = middy<unknown, ReplayResult>()
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .handler(async (event: unknown, context: Context) => {
+    const request = parseReplayRequest(event);
+    logger.info('Replay requested', { ...request });
+    const result = await replayOutbox(request, {
+      db: documentClient,
+      tableName,
+      sinks,
+      remainingTimeMs: () => context.getRemainingTimeInMillis(),
+    });
+    logger.info('Replay finished', { replayed: result.replayed, failed: result.failed.length, complete: result.complete, resumeAfter: result.resumeAfter });
+    return result;
+  });
