@@ -1,2 +1,3 @@
 export * from './core';
 export * from './product-api';
+export * from './payment-outbox';

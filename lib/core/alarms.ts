@@ -25,7 +25,8 @@ function percentOf(part: cloudwatch.IMetric, whole: cloudwatch.IMetric, label: s
   });
 }
 
-function notify(alarm: cloudwatch.Alarm, topic: sns.ITopic): cloudwatch.Alarm {
+/** Sends an alarm's ALARM and OK transitions to the topic. */
+export function notify(alarm: cloudwatch.Alarm, topic: sns.ITopic): cloudwatch.Alarm {
   const action = new actions.SnsAction(topic);
   alarm.addAlarmAction(action);
   alarm.addOkAction(action);

@@ -4,3 +4,4 @@ export * from './alarms';
 export * from './alarm-topic';
 export * from './encryption';
 export * from './nag';
+export * from './prop-checks';

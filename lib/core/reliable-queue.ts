@@ -4,6 +4,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { addDeadLetterQueueAlarm, addQueueAgeAlarm } from './alarms';
+import { checkInteger } from './prop-checks';
 
 /** Properties of a {@link ReliableQueue}. */
 export interface ReliableQueueProps {
@@ -44,9 +45,7 @@ export class ReliableQueue extends Construct {
   constructor(scope: Construct, id: string, props: ReliableQueueProps) {
     super(scope, id);
     const maxReceiveCount = props.maxReceiveCount ?? 5;
-    if (!Number.isInteger(maxReceiveCount) || maxReceiveCount < 1 || maxReceiveCount > 1000) {
-      throw new Error(`${this.node.path}: maxReceiveCount must be an integer from 1 to 1000, got ${maxReceiveCount}`);
-    }
+    checkInteger(this.node.path, 'maxReceiveCount', maxReceiveCount, 1, 1000);
     const common = {
       encryption: sqs.QueueEncryption.KMS,
       encryptionMasterKey: props.encryptionKey,

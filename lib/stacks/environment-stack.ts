@@ -4,6 +4,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import { resolveAlarmTopic } from '../core';
+import { PaymentOutbox } from '../payment-outbox';
 import { ProductApi } from '../product-api';
 import { EnvironmentConfig, removalPolicyOf } from './environment-config';
 
@@ -15,6 +16,7 @@ export interface EnvironmentStackProps extends StackProps {
 export class EnvironmentStack extends Stack {
   public readonly alarmTopic: sns.ITopic;
   public readonly products: ProductApi;
+  public readonly payments: PaymentOutbox;
 
   constructor(scope: Construct, id: string, props: EnvironmentStackProps) {
     super(scope, id, props);
@@ -25,6 +27,11 @@ export class EnvironmentStack extends Stack {
       alarmTopic: this.alarmTopic,
       removalPolicy: removalPolicyOf(config),
       throttle: config.throttle,
+      logRetention: config.logRetentionDays as logs.RetentionDays | undefined,
+    });
+    this.payments = new PaymentOutbox(this, 'Payments', {
+      alarmTopic: this.alarmTopic,
+      removalPolicy: removalPolicyOf(config),
       logRetention: config.logRetentionDays as logs.RetentionDays | undefined,
     });
   }
