@@ -1,14 +1,20 @@
 /**
- * For each product handler, a bare handler that creates the same SDK clients and nothing
- * else: the baseline that shows what the handler kit (Middy, Powertools, zod) costs.
+ * For each handler (by `<context>/<file>` under functions/), a bare handler that creates
+ * the same SDK clients and nothing else: the baseline that shows what the handler kit
+ * (Middy, Powertools, zod) costs.
  */
 const DDB = "import { DynamoDBClient } from '@aws-sdk/client-dynamodb'; import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'; const ddb = DynamoDBDocumentClient.from(new DynamoDBClient({}));";
 const SNS = "import { SNSClient } from '@aws-sdk/client-sns'; const sns = new SNSClient({});";
 const S3 = "import { S3Client } from '@aws-sdk/client-s3'; const s3 = new S3Client({});";
+const EVENTS = "import { EventBridgeClient } from '@aws-sdk/client-eventbridge'; const events = new EventBridgeClient({});";
+const SECRETS = "import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager'; const secrets = new SecretsManagerClient({});";
 
 export const BARE_HANDLERS: Record<string, string> = {
-  'read-products': `${DDB} export const handler = async () => ddb;`,
-  'accept-change': `${DDB} ${SNS} export const handler = async () => [ddb, sns];`,
-  'apply-change': `${DDB} export const handler = async () => ddb;`,
-  'audit-change': `${S3} export const handler = async () => s3;`,
+  'product-api/read-products': `${DDB} export const handler = async () => ddb;`,
+  'product-api/accept-change': `${DDB} ${SNS} export const handler = async () => [ddb, sns];`,
+  'product-api/apply-change': `${DDB} export const handler = async () => ddb;`,
+  'product-api/audit-change': `${S3} export const handler = async () => s3;`,
+  'payment-outbox/webhook': `${DDB} ${SECRETS} export const handler = async () => [ddb, secrets];`,
+  'payment-outbox/publish-outbox': `${EVENTS} export const handler = async () => events;`,
+  'payment-outbox/replay-outbox': `${DDB} ${EVENTS} export const handler = async () => [ddb, events];`,
 };
