@@ -5,3 +5,4 @@ export * from './alarm-topic';
 export * from './encryption';
 export * from './nag';
 export * from './prop-checks';
+export * from './service-rest-api';

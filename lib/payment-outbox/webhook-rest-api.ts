@@ -3,6 +3,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { acknowledgeFindings } from '../core/nag';
+import { createServiceRestApi } from '../core/service-rest-api';
 
 export interface WebhookRestApiProps {
   readonly webhookFunction: lambda.IFunction;
@@ -22,31 +23,13 @@ export class WebhookRestApi extends Construct {
 
   constructor(scope: Construct, id: string, props: WebhookRestApiProps) {
     super(scope, id);
-    const accessLogs = new logs.LogGroup(this, 'AccessLogs', { retention: props.logRetention });
-    this.api = new apigw.RestApi(this, 'Api', {
+    this.api = createServiceRestApi(this, {
       description: `${this.node.path}: payment provider webhooks`,
-      cloudWatchRole: true,
-      deployOptions: {
-        stageName: 'v1',
-        tracingEnabled: true,
-        metricsEnabled: true,
-        loggingLevel: apigw.MethodLoggingLevel.ERROR,
-        accessLogDestination: new apigw.LogGroupLogDestination(accessLogs),
-        accessLogFormat: apigw.AccessLogFormat.jsonWithStandardFields(),
-        throttlingRateLimit: props.throttle.rateLimit,
-        throttlingBurstLimit: props.throttle.burstLimit,
-      },
-      endpointTypes: [apigw.EndpointType.REGIONAL],
+      throttle: props.throttle,
+      logRetention: props.logRetention,
     });
     const resource = WEBHOOK_PATH.reduce<apigw.IResource>((parent, part) => parent.addResource(part), this.api.root);
     resource.addMethod('POST', new apigw.LambdaIntegration(props.webhookFunction));
-
-    // Gateway-generated errors keep the library's problem shape.
-    const problem = (code: string) => ({
-      'application/json': `{"error":{"code":"${code}","message":$context.error.messageString,"correlationId":"$context.requestId"}}`,
-    });
-    this.api.addGatewayResponse('Default4xx', { type: apigw.ResponseType.DEFAULT_4XX, templates: problem('REQUEST_REJECTED') });
-    this.api.addGatewayResponse('Default5xx', { type: apigw.ResponseType.DEFAULT_5XX, templates: problem('INTERNAL_ERROR') });
 
     acknowledgeFindings(this.api, {
       'AwsSolutions-APIG4': 'Payment providers cannot send an API key or a token: the HMAC-SHA256 signature over timestamp and raw body, checked in the handler before anything is parsed, authenticates every request.',

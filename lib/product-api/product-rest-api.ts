@@ -6,6 +6,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { PRODUCT_BODY_SCHEMA } from './product-body-model';
 import { acknowledgeFindings } from '../core/nag';
+import { createServiceRestApi, problemTemplate } from '../core/service-rest-api';
 
 export interface ProductRestApiProps {
   readonly readFunction: lambda.IFunction;
@@ -27,22 +28,11 @@ export class ProductRestApi extends Construct {
 
   constructor(scope: Construct, id: string, props: ProductRestApiProps) {
     super(scope, id);
-    const accessLogs = new logs.LogGroup(this, 'AccessLogs', { retention: props.logRetention });
-    this.api = new apigw.RestApi(this, 'Api', {
+    this.api = createServiceRestApi(this, {
       description: `${this.node.path}: product catalogue`,
-      cloudWatchRole: true,
-      deployOptions: {
-        stageName: 'v1',
-        tracingEnabled: true,
-        metricsEnabled: true,
-        loggingLevel: apigw.MethodLoggingLevel.ERROR,
-        accessLogDestination: new apigw.LogGroupLogDestination(accessLogs),
-        accessLogFormat: apigw.AccessLogFormat.jsonWithStandardFields(),
-        throttlingRateLimit: props.throttle.rateLimit,
-        throttlingBurstLimit: props.throttle.burstLimit,
-      },
+      throttle: props.throttle,
+      logRetention: props.logRetention,
       defaultMethodOptions: { apiKeyRequired: true },
-      endpointTypes: [apigw.EndpointType.REGIONAL],
     });
 
     const bodyValidator = this.api.addRequestValidator('BodyValidator', { validateRequestBody: true, validateRequestParameters: true });
@@ -63,13 +53,8 @@ export class ProductRestApi extends Construct {
 
     // Gateway-generated errors (400 from the validator, 403 without a key) keep the
     // library's problem shape, with the request id as the correlation id.
-    const problem = (code: string) => ({
-      'application/json': `{"error":{"code":"${code}","message":$context.error.messageString,"correlationId":"$context.requestId"}}`,
-    });
-    this.api.addGatewayResponse('BadBody', { type: apigw.ResponseType.BAD_REQUEST_BODY, templates: problem('VALIDATION_FAILED') });
-    this.api.addGatewayResponse('BadParameters', { type: apigw.ResponseType.BAD_REQUEST_PARAMETERS, templates: problem('VALIDATION_FAILED') });
-    this.api.addGatewayResponse('Default4xx', { type: apigw.ResponseType.DEFAULT_4XX, templates: problem('REQUEST_REJECTED') });
-    this.api.addGatewayResponse('Default5xx', { type: apigw.ResponseType.DEFAULT_5XX, templates: problem('INTERNAL_ERROR') });
+    this.api.addGatewayResponse('BadBody', { type: apigw.ResponseType.BAD_REQUEST_BODY, templates: problemTemplate('VALIDATION_FAILED') });
+    this.api.addGatewayResponse('BadParameters', { type: apigw.ResponseType.BAD_REQUEST_PARAMETERS, templates: problemTemplate('VALIDATION_FAILED') });
 
     this.apiKeySecret = new secretsmanager.Secret(this, 'ApiKeySecret', {
       description: `${this.node.path}: API key value of the product API`,

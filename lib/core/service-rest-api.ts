@@ -1,0 +1,45 @@
+import * as apigw from 'aws-cdk-lib/aws-apigateway';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+
+export interface ServiceRestApiProps {
+  readonly description: string;
+  readonly throttle: apigw.ThrottleSettings;
+  readonly logRetention: logs.RetentionDays;
+  readonly defaultMethodOptions?: apigw.MethodOptions;
+}
+
+/**
+ * The library's REST API: regional, stage `v1` with X-Ray, metrics, error logging, JSON
+ * access logs (retained), stage throttling, and gateway-generated 4xx/5xx answers in the
+ * library's problem shape with the request id as correlation id.
+ */
+export function createServiceRestApi(scope: Construct, props: ServiceRestApiProps): apigw.RestApi {
+  const accessLogs = new logs.LogGroup(scope, 'AccessLogs', { retention: props.logRetention });
+  const api = new apigw.RestApi(scope, 'Api', {
+    description: props.description,
+    cloudWatchRole: true,
+    deployOptions: {
+      stageName: 'v1',
+      tracingEnabled: true,
+      metricsEnabled: true,
+      loggingLevel: apigw.MethodLoggingLevel.ERROR,
+      accessLogDestination: new apigw.LogGroupLogDestination(accessLogs),
+      accessLogFormat: apigw.AccessLogFormat.jsonWithStandardFields(),
+      throttlingRateLimit: props.throttle.rateLimit,
+      throttlingBurstLimit: props.throttle.burstLimit,
+    },
+    defaultMethodOptions: props.defaultMethodOptions,
+    endpointTypes: [apigw.EndpointType.REGIONAL],
+  });
+  api.addGatewayResponse('Default4xx', { type: apigw.ResponseType.DEFAULT_4XX, templates: problemTemplate('REQUEST_REJECTED') });
+  api.addGatewayResponse('Default5xx', { type: apigw.ResponseType.DEFAULT_5XX, templates: problemTemplate('INTERNAL_ERROR') });
+  return api;
+}
+
+/** A gateway response body in the library's problem shape. */
+export function problemTemplate(code: string): Record<string, string> {
+  return {
+    'application/json': `{"error":{"code":"${code}","message":$context.error.messageString,"correlationId":"$context.requestId"}}`,
+  };
+}
