@@ -1,0 +1,50 @@
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+
+/** What the starter passes to the state machine; every step gets it at the top of its input. */
+export interface SagaInput {
+  /** = paymentId: every deterministic key and event id derives from it. */
+  readonly sagaId: string;
+  /** The triggering event's id. */
+  readonly eventId: string;
+  readonly correlationId: string;
+  readonly paymentId: string;
+  readonly studentId: string;
+  readonly courseId: string;
+}
+
+/** The rolling window of sessions: the next `window` of `total`, every `intervalDays` at `time` (UTC). */
+export interface SessionPlan {
+  readonly window: number;
+  readonly total: number;
+  readonly intervalDays: number;
+  readonly time: string;
+}
+
+export interface SagaServices {
+  readonly db: DynamoDBDocumentClient;
+  readonly tableName: string;
+  readonly now: () => Date;
+  readonly plan: SessionPlan;
+}
+
+/**
+ * A business outcome that ends the saga (compensation follows). The `name` is what Step
+ * Functions sees as the Lambda error type, so it is stable.
+ */
+export class SagaRejection extends Error {
+  constructor(readonly name: 'AlreadyEnrolled' | 'NoTrainerAvailable', message: string) {
+    super(message);
+  }
+}
+
+/** Contention that outlasted the step's own retries: the state machine retries the step. */
+export class TransientError extends Error {
+  readonly name = 'TransientError';
+}
+
+export const isConditionFailure = (error: unknown) =>
+  ['TransactionCanceledException', 'ConditionalCheckFailedException'].includes((error as Error)?.name);
+
+/** Per-item codes of a cancelled transaction ('None', 'ConditionalCheckFailed', 'TransactionConflict', ...). */
+export const cancellationCodes = (error: unknown): string[] =>
+  ((error as { CancellationReasons?: Array<{ Code?: string }> })?.CancellationReasons ?? []).map((r) => r.Code ?? 'None');
