@@ -23,6 +23,11 @@ export interface SqsBatchOptions<S extends z.core.$ZodType> {
   readonly schema: S;
   /** Runs once per invocation before any record, e.g. to register the Lambda context. */
   readonly beforeBatch?: (context: Context) => void;
+  /**
+   * Where the library envelope sits in the parsed body (for logs and the correlation id):
+   * the body itself by default; `detail` for EventBridge events delivered to a queue.
+   */
+  readonly envelopeOf?: (parsed: z.infer<S>) => EventEnvelope<unknown>;
 }
 
 class SkippedAfterGroupFailure extends Error {}
@@ -37,13 +42,14 @@ function parseRecord<S extends z.core.$ZodType>(schema: S, body: string): z.infe
 }
 
 /**
- * SQS FIFO batch pipeline. Records run one at a time, in order; once a record of a message
+ * SQS batch pipeline. Records run one at a time, in order; on a FIFO queue, once a record of a message
  * group fails, the group's later records fail unprocessed (order within a group is the FIFO
  * promise), while other groups go on. Returns Promise.allSettled-shaped results in record
  * order, which is what @middy/sqs-partial-batch-failure turns into batchItemFailures.
  */
 export function sqsBatchHandler<S extends z.core.$ZodType>(options: SqsBatchOptions<S>, logic: RecordLogic<z.infer<S>>) {
   const { logger, schema, beforeBatch } = options;
+  const envelopeOf = options.envelopeOf ?? ((parsed: z.infer<S>) => parsed as EventEnvelope<unknown>);
   return middy<SQSEvent, SQSBatchResponse>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(sqsPartialBatchFailure({ logger: false as any }))
@@ -60,7 +66,7 @@ export function sqsBatchHandler<S extends z.core.$ZodType>(options: SqsBatchOpti
         let correlationId = correlationIdFromMessage(record.messageAttributes as any);
         try {
           const envelope = parseRecord(schema, record.body);
-          const meta = envelope as EventEnvelope<unknown>;
+          const meta = envelopeOf(envelope);
           correlationId = correlationIdFromMessage(record.messageAttributes as any, meta);
           logger.appendKeys({ correlationId, messageId: record.messageId, eventId: meta.eventId });
           const value = await logic(envelope, { record, context, correlationId });

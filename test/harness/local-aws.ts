@@ -204,7 +204,7 @@ export function toSqsEvent(messages: Message[], arn: string): SQSEvent {
 }
 
 /** A record as the event source mapping would pass it, for hand-built batches. */
-export function sqsRecord(body: string, group: string, messageId: string = randomUUID()): SQSRecord {
+export function sqsRecord(body: string, group?: string, messageId: string = randomUUID()): SQSRecord {
   return toSqsEvent([{
     MessageId: messageId,
     ReceiptHandle: messageId,
