@@ -4,7 +4,8 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import { resolveAlarmTopic } from '../core';
-import { PaymentOutbox } from '../payment-outbox';
+import { EnrollmentSaga } from '../enrollment-saga';
+import { PaymentEvents, PaymentOutbox } from '../payment-outbox';
 import { ProductApi } from '../product-api';
 import { EnvironmentConfig, removalPolicyOf } from './environment-config';
 
@@ -17,6 +18,7 @@ export class EnvironmentStack extends Stack {
   public readonly alarmTopic: sns.ITopic;
   public readonly products: ProductApi;
   public readonly payments: PaymentOutbox;
+  public readonly enrollment: EnrollmentSaga;
 
   constructor(scope: Construct, id: string, props: EnvironmentStackProps) {
     super(scope, id, props);
@@ -30,6 +32,14 @@ export class EnvironmentStack extends Stack {
       logRetention: config.logRetentionDays as logs.RetentionDays | undefined,
     });
     this.payments = new PaymentOutbox(this, 'Payments', {
+      alarmTopic: this.alarmTopic,
+      removalPolicy: removalPolicyOf(config),
+      logRetention: config.logRetentionDays as logs.RetentionDays | undefined,
+    });
+    // Enrollment starts from the outbox's own PaymentSucceeded events (studentId and courseId in the payment's metadata).
+    this.enrollment = new EnrollmentSaga(this, 'Enrollment', {
+      eventBus: this.payments.eventBus,
+      triggerPattern: this.payments.eventPattern(PaymentEvents.SUCCEEDED),
       alarmTopic: this.alarmTopic,
       removalPolicy: removalPolicyOf(config),
       logRetention: config.logRetentionDays as logs.RetentionDays | undefined,

@@ -29,7 +29,7 @@ describe('published package', () => {
   });
   afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-  test('installs into a fresh CDK app and synthesizes ProductApi and PaymentOutbox without Docker or credentials', () => {
+  test('installs into a fresh CDK app and synthesizes ProductApi, PaymentOutbox and EnrollmentSaga without Docker or credentials', () => {
     run(path.join(BIN, 'tsc'), ['-p', 'tsconfig.json'], ROOT);
     const tarball = run('npm', ['pack', '--silent', '--pack-destination', work], ROOT).trim().split('\n').pop()!;
     const listing = run('tar', ['-tzf', path.join(work, tarball)], work);
@@ -37,6 +37,7 @@ describe('published package', () => {
     expect(listing).toContain('package/dist/index.d.ts');
     expect(listing).toContain('package/functions/product-api/accept-change.ts');
     expect(listing).toContain('package/functions/payment-outbox/webhook.ts');
+    expect(listing).toContain('package/functions/enrollment-saga/start-saga.ts');
     expect(listing).not.toMatch(/package\/(test|bin)\//);
 
     const app = path.join(work, 'consumer');
@@ -54,11 +55,12 @@ describe('published package', () => {
     }));
     writeFileSync(path.join(app, 'app.js'), [
       "const { App, Stack } = require('aws-cdk-lib');",
-      "const { PaymentOutbox, ProductApi } = require('cdk-event-services');",
+      "const { EnrollmentSaga, PaymentOutbox, ProductApi } = require('cdk-event-services');",
       'const app = new App();',
       "const stack = new Stack(app, 'Consumer');",
       "new ProductApi(stack, 'Products');",
-      "new PaymentOutbox(stack, 'Payments');",
+      "const payments = new PaymentOutbox(stack, 'Payments');",
+      "new EnrollmentSaga(stack, 'Enrollment', { eventBus: payments.eventBus });",
       'app.synth();',
     ].join('\n'));
     writeFileSync(path.join(app, 'cdk.json'), JSON.stringify({ app: 'node app.js' }));
@@ -68,11 +70,11 @@ describe('published package', () => {
 
     const template = JSON.parse(readFileSync(path.join(app, 'cdk.out', 'Consumer.template.json'), 'utf8'));
     const functions = Object.values(template.Resources).filter((r: any) => r.Type === 'AWS::Lambda::Function' && r.Properties.Runtime === 'nodejs24.x');
-    expect(functions).toHaveLength(7);
+    expect(functions).toHaveLength(14);
     // every handler was bundled locally into a single minified index.js
     const assets = readdirSync(path.join(app, 'cdk.out')).filter((d) => d.startsWith('asset.'));
     const bundles = assets.map((d) => path.join(app, 'cdk.out', d, 'index.js')).filter((f) => existsSync(f));
-    expect(bundles.length).toBeGreaterThanOrEqual(7);
+    expect(bundles.length).toBeGreaterThanOrEqual(14);
     for (const b of bundles) expect(statSync(b).size).toBeGreaterThan(10_000);
   }, 300_000);
 });

@@ -1,0 +1,70 @@
+import { Duration } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+
+export interface SagaStepFunctions {
+  readonly createPurchase: lambda.IFunction;
+  readonly allocateTrainer: lambda.IFunction;
+  readonly scheduleSessions: lambda.IFunction;
+  readonly completeEnrollment: lambda.IFunction;
+  readonly compensate: lambda.IFunction;
+}
+
+/**
+ * Errors worth retrying: Lambda's own, contention the step gave up on, and a retry that
+ * arrives while a timed-out attempt still holds the step's idempotency record.
+ */
+export const TRANSIENT_ERRORS = [
+  'Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.TooManyRequestsException',
+  'Lambda.Unknown', 'TransientError', 'IdempotencyAlreadyInProgressError',
+];
+const RETRY: sfn.RetryProps = {
+  errors: TRANSIENT_ERRORS, interval: Duration.seconds(1), backoffRate: 2, maxAttempts: 6, jitterStrategy: sfn.JitterType.FULL,
+};
+/** A re-emission repeats each fact's own event id, so any PutEvents failure is safe to retry (FailedEntry: some entries refused). */
+const EMIT_RETRY: sfn.RetryProps = {
+  errors: ['EventBridge.FailedEntry', 'States.TaskFailed'],
+  interval: Duration.seconds(1),
+  backoffRate: 2,
+  maxAttempts: 6,
+  jitterStrategy: sfn.JitterType.FULL,
+};
+
+/**
+ * The saga: purchase → trainer seat → sessions → completion, each fact put on the bus by
+ * the state machine right after its step; any failure after retries runs compensation
+ * (free the seat, cancel the purchase), emits EnrollmentFailed and fails the execution.
+ */
+export function sagaDefinition(scope: Construct, fns: SagaStepFunctions, bus: events.IEventBus): sfn.IChainable {
+  const step = (id: string, fn: lambda.IFunction, resultPath: string) =>
+    new tasks.LambdaInvoke(scope, id, { lambdaFunction: fn, payloadResponseOnly: true, resultPath, retryOnServiceExceptions: false }).addRetry(RETRY);
+  const entry = (path: string): tasks.EventBridgePutEventsEntry => ({
+    eventBus: bus,
+    detail: sfn.TaskInput.fromJsonPathAt(path),
+    detailType: sfn.JsonPath.stringAt(`${path}.eventType`),
+    source: sfn.JsonPath.stringAt(`${path}.source`),
+  });
+  const emit = (id: string, ...paths: string[]) =>
+    new tasks.EventBridgePutEvents(scope, id, { entries: paths.map(entry), resultPath: sfn.JsonPath.DISCARD }).addRetry(EMIT_RETRY);
+
+  const compensation = step('Compensate', fns.compensate, '$.compensation')
+    .next(emit('EmitEnrollmentFailed', '$.compensation.event'))
+    .next(new sfn.Fail(scope, 'EnrollmentFailed', { error: 'EnrollmentFailed', causePath: '$.compensation.reason' }));
+  const guarded = <T extends sfn.TaskStateBase>(state: T): T => {
+    state.addCatch(compensation, { errors: ['States.ALL'], resultPath: '$.error' });
+    return state;
+  };
+
+  return guarded(step('CreatePurchase', fns.createPurchase, '$.purchase'))
+    .next(guarded(emit('EmitPurchaseCreated', '$.purchase.event')))
+    .next(guarded(step('AllocateTrainer', fns.allocateTrainer, '$.allocation')))
+    .next(guarded(emit('EmitTrainerAllocated', '$.allocation.event')))
+    .next(guarded(step('ScheduleSessions', fns.scheduleSessions, '$.sessions')))
+    .next(guarded(emit('EmitSessionsScheduled', '$.sessions.event')))
+    .next(guarded(step('CompleteEnrollment', fns.completeEnrollment, '$.completion')))
+    .next(guarded(emit('EmitCompletion', '$.completion.events[0]', '$.completion.events[1]')))
+    .next(new sfn.Succeed(scope, 'EnrollmentCompleted'));
+}

@@ -1,0 +1,90 @@
+import { sagaInput } from './enrollment-fixture';
+import { localSaga } from './saga-execution';
+import { EnrollmentEvents } from '../../functions/enrollment-saga/enrollment-events';
+
+/**
+ * The synthesized state machine, run by aws-local-stepfunctions, its tasks calling the
+ * bundled handlers against DynamoDB Local and its PutEvents tasks captured.
+ */
+const PLAN = { window: 4, total: 30, intervalDays: 7, time: '09:00' };
+const factsOf = (emitted: any[], sagaId: string) => emitted.filter((e) => e.Detail.correlationId === sagaId);
+
+describe('enrollment saga executions', () => {
+  let saga: Awaited<ReturnType<typeof localSaga>>;
+  beforeAll(async () => { saga = await localSaga(PLAN); });
+  beforeEach(() => { saga.emitted.length = 0; });
+
+  test('happy path: 1 purchase, 1 allocation, 4 sessions, and the five facts in order', async () => {
+    await saga.table.seedTrainers('crs_happy', [3]);
+    const input = sagaInput({ courseId: 'crs_happy' });
+    const result = await saga.run(input);
+    expect(result.status).toBe('SUCCEEDED');
+    expect(await saga.table.get(`PURCHASE#pur_${input.sagaId}`, 'PURCHASE')).toMatchObject({ status: 'ACTIVE' });
+    expect(await saga.table.get(`ALLOCATION#alc_${input.sagaId}`, 'ALLOCATION')).toMatchObject({ status: 'ACTIVE', trainerId: 'trn_0' });
+    expect(await saga.table.sessions(input.sagaId)).toHaveLength(4);
+    const facts = factsOf(saga.emitted, input.sagaId);
+    expect(facts.map((e) => e.DetailType)).toEqual([
+      EnrollmentEvents.PURCHASE_CREATED, EnrollmentEvents.TRAINER_ALLOCATED, EnrollmentEvents.SESSIONS_SCHEDULED,
+      EnrollmentEvents.STUDENT_CACHE_INVALIDATED, EnrollmentEvents.ENROLLMENT_COMPLETED,
+    ]);
+    expect(facts.every((e) => e.Source === 'cdk-event-services.enrollment-saga' && e.Detail.eventType === e.DetailType)).toBe(true);
+  });
+
+  test('no trainer free: compensation leaves no active purchase and no seat taken; EnrollmentFailed once', async () => {
+    await saga.table.seedTrainers('crs_full', [0]);
+    const input = sagaInput({ courseId: 'crs_full' });
+    const result = await saga.run(input);
+    expect(result).toMatchObject({ status: 'FAILED', error: 'EnrollmentFailed' });
+    expect(await saga.table.get(`PURCHASE#pur_${input.sagaId}`, 'PURCHASE')).toMatchObject({ status: 'CANCELLED' });
+    expect(await saga.table.get(`STUDENT#${input.studentId}#COURSE#crs_full`, 'ACTIVE_PURCHASE')).toBeUndefined();
+    expect((await saga.table.trainers('crs_full'))[0].allocated).toBe(0);
+    const failed = factsOf(saga.emitted, input.sagaId).filter((e) => e.DetailType === EnrollmentEvents.ENROLLMENT_FAILED);
+    expect(failed).toHaveLength(1);
+    expect(failed[0].Detail.payload).toMatchObject({ reason: 'NO_TRAINER_AVAILABLE' });
+  });
+
+  test('crash injection: a step that fails after its write is retried and duplicates nothing', async () => {
+    await saga.table.seedTrainers('crs_crash', [5]);
+    const input = sagaInput({ courseId: 'crs_crash' });
+    let crashes = 0;
+    const crashAfterWrite = (real: (i: any) => Promise<any>) => async (i: any) => {
+      const result = await real(i); // the write is done...
+      if (crashes++ === 0) throw Object.assign(new Error('injected crash after the write'), { name: 'Lambda.ServiceException' });
+      return result; // ...and the retry answers from the idempotency record
+    };
+    const result = await saga.run(input, { 'allocate-trainer': crashAfterWrite, 'schedule-sessions': crashAfterWrite });
+    expect(result.status).toBe('SUCCEEDED');
+    expect(crashes).toBeGreaterThan(1);
+    expect((await saga.table.trainers('crs_crash'))[0].allocated).toBe(1);
+    expect(await saga.table.sessions(input.sagaId)).toHaveLength(4);
+    expect(factsOf(saga.emitted, input.sagaId)).toHaveLength(5);
+  });
+
+  test('1000 PaymentSucceeded deliveries for 200 payments (5 each, concurrently): 200 purchases, 200 allocations, 800 sessions', async () => {
+    await saga.table.seedTrainers('crs_load', [50, 50, 50, 50]);
+    const inputs = Array.from({ length: 200 }, () => sagaInput({ courseId: 'crs_load' }));
+    const started = Date.now();
+    const deliveries = inputs.flatMap((input) => Array.from({ length: 5 }, () => input));
+    const results: Array<{ status: string }> = [];
+    for (let i = 0; i < deliveries.length; i += 100) { // 100 executions in flight at a time
+      results.push(...await Promise.all(deliveries.slice(i, i + 100).map((input) => saga.run(input))));
+    }
+    const wallMs = Date.now() - started;
+    // eslint-disable-next-line no-console
+    console.log(`1000 saga executions (200 payments x 5) on 2 cores: ${(wallMs / 1000).toFixed(1)} s`);
+    expect(results.filter((r) => r.status === 'SUCCEEDED')).toHaveLength(1000);
+    let purchases = 0;
+    let allocations = 0;
+    let sessions = 0;
+    for (const input of inputs) {
+      if ((await saga.table.get(`PURCHASE#pur_${input.sagaId}`, 'PURCHASE'))?.status === 'ACTIVE') purchases++;
+      if ((await saga.table.get(`ALLOCATION#alc_${input.sagaId}`, 'ALLOCATION'))?.status === 'ACTIVE') allocations++;
+      sessions += (await saga.table.sessions(input.sagaId)).length;
+    }
+    expect([purchases, allocations, sessions]).toEqual([200, 200, 800]);
+    const seats = (await saga.table.trainers('crs_load')).reduce((sum, t) => sum + t.allocated, 0);
+    expect(seats).toBe(200);
+    // every re-emission of a fact carries the fact's one id: 200 sagas x 5 facts
+    expect(new Set(saga.emitted.map((e) => e.Detail.eventId)).size).toBe(1000);
+  }, 600_000);
+});
