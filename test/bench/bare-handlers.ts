@@ -7,6 +7,7 @@ const DDB = "import { DynamoDBClient } from '@aws-sdk/client-dynamodb'; import {
 const SNS = "import { SNSClient } from '@aws-sdk/client-sns'; const sns = new SNSClient({});";
 const S3 = "import { S3Client } from '@aws-sdk/client-s3'; const s3 = new S3Client({});";
 const EVENTS = "import { EventBridgeClient } from '@aws-sdk/client-eventbridge'; const events = new EventBridgeClient({});";
+const SFN = "import { SFNClient } from '@aws-sdk/client-sfn'; const sfn = new SFNClient({});";
 const SECRETS = "import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager'; const secrets = new SecretsManagerClient({});";
 
 export const BARE_HANDLERS: Record<string, string> = {
@@ -17,4 +18,11 @@ export const BARE_HANDLERS: Record<string, string> = {
   'payment-outbox/webhook': `${DDB} ${SECRETS} export const handler = async () => [ddb, secrets];`,
   'payment-outbox/publish-outbox': `${EVENTS} export const handler = async () => events;`,
   'payment-outbox/replay-outbox': `${DDB} ${EVENTS} export const handler = async () => [ddb, events];`,
+  'enrollment-saga/start-saga': `${SFN} export const handler = async () => sfn;`,
+  'enrollment-saga/create-purchase': `${DDB} export const handler = async () => ddb;`,
+  'enrollment-saga/allocate-trainer': `${DDB} export const handler = async () => ddb;`,
+  'enrollment-saga/schedule-sessions': `${DDB} export const handler = async () => ddb;`,
+  'enrollment-saga/complete-enrollment': `${DDB} export const handler = async () => ddb;`,
+  'enrollment-saga/compensate': `${DDB} export const handler = async () => ddb;`,
+  'enrollment-saga/top-up-sessions': `${DDB} export const handler = async () => ddb;`,
 };

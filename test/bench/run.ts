@@ -3,6 +3,7 @@ import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { measureAwsCalls } from './aws-calls';
 import { BARE_HANDLERS } from './bare-handlers';
+import { measureSaga } from './saga-bench';
 import { measureWebhook } from './webhook-latency';
 import { bundleHandler } from '../harness/bundle-handler';
 
@@ -33,7 +34,7 @@ function initMs(file: string): number {
 async function main(): Promise<void> {
   mkdirSync(OUT, { recursive: true });
   console.log(`node ${process.version}, ${RUNS} fresh processes per init time\n`);
-  console.log('handler                         bundle bytes   bare bytes  ratio   init ms  bare init ms  ratio');
+  console.log('handler                               bundle bytes   bare bytes  ratio   init ms  bare init ms  ratio');
   for (const [handler, bareSource] of Object.entries(BARE_HANDLERS)) {
     const name = handler.replace('/', '.');
     const kitFile = path.join(OUT, `${name}.js`);
@@ -45,7 +46,7 @@ async function main(): Promise<void> {
     const [size, bareSize] = [statSync(kitFile).size, statSync(bareFile).size];
     const [init, bareInit] = [initMs(kitFile), initMs(bareFile)];
     console.log(
-      `${handler.padEnd(31)} ${String(size).padStart(12)} ${String(bareSize).padStart(12)} ${(size / bareSize).toFixed(2).padStart(6)}` +
+      `${handler.padEnd(37)} ${String(size).padStart(12)} ${String(bareSize).padStart(12)} ${(size / bareSize).toFixed(2).padStart(6)}` +
         ` ${init.toFixed(1).padStart(9)} ${bareInit.toFixed(1).padStart(13)} ${(init / bareInit).toFixed(2).padStart(6)}`,
     );
   }
@@ -69,6 +70,13 @@ async function main(): Promise<void> {
   console.log(`  sequential x${webhook.sequential.n}: p50 ${ms(webhook.sequential.p50)}, p95 ${ms(webhook.sequential.p95)}, p99 ${ms(webhook.sequential.p99)}, max ${ms(webhook.sequential.max)}`);
   console.log(`  ${webhook.concurrent.n} concurrent: ${ms(webhook.concurrent.wallMs)} wall, ${webhook.concurrent.perSecond.toFixed(0)} webhooks/s`);
   console.log(`  AWS calls per webhook: ${Object.entries(webhook.callsPerWebhook).filter(([, n]) => n > 0).map(([k, n]) => `${k} x${n}`).join(', ')}`);
+
+  const saga = await measureSaga();
+  const calls = (c: Record<string, number>) => Object.entries(c).map(([k, n]) => `${k} x${n}`).join(', ') || 'none';
+  console.log('\nEnrollment saga handlers, warm, against DynamoDB Local:');
+  for (const [step, c] of Object.entries(saga.callsPerStep)) console.log(`  ${step.padEnd(20)} ${calls(c)}`);
+  console.log(`  4 steps of one enrollment x${saga.sagaSteps.n}: p50 ${ms(saga.sagaSteps.p50)}, p95 ${ms(saga.sagaSteps.p95)} (handler time, no state transitions)`);
+  console.log(`  top-up over ${saga.topUp.allocations} allocations with full windows: ${ms(saga.topUp.ms)}, ${saga.topUp.perSecond.toFixed(0)} allocations/s; ${calls(saga.topUp.calls)}`);
 }
 
 main().catch((error) => {
