@@ -23,6 +23,24 @@ function trainerAllocated(input: SagaInput, item: Record<string, any>) {
   };
 }
 
+/** The course's trainers with a free seat: the first Query page that has any (a course may have more trainers than one page holds). */
+async function freeTrainers({ db, tableName }: SagaServices, courseId: string): Promise<Array<Record<string, any>>> {
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const page = await db.send(new QueryCommand({
+      TableName: tableName,
+      KeyConditionExpression: 'PK = :course AND begins_with(SK, :trainer)',
+      ExpressionAttributeValues: { ':course': trainersOfCourse(courseId), ':trainer': 'TRAINER#' },
+      ConsistentRead: true,
+      ExclusiveStartKey: startKey,
+    }));
+    const free = (page.Items ?? []).filter((t) => Number(t.allocated ?? 0) < Number(t.capacity ?? 0));
+    if (free.length > 0) return free;
+    startKey = page.LastEvaluatedKey;
+  } while (startKey);
+  return [];
+}
+
 /**
  * Step 2. Takes one seat of a trainer of the course with free capacity, atomically with
  * the allocation and its (student, course) guard: the seat count can never pass the
@@ -35,13 +53,7 @@ export async function allocateTrainer(services: SagaServices, input: SagaInput) 
   const existing = await read();
   if (existing) return trainerAllocated(input, existing);
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-    const { Items = [] } = await db.send(new QueryCommand({
-      TableName: tableName,
-      KeyConditionExpression: 'PK = :course AND begins_with(SK, :trainer)',
-      ExpressionAttributeValues: { ':course': trainersOfCourse(input.courseId), ':trainer': 'TRAINER#' },
-      ConsistentRead: true,
-    }));
-    const free = Items.filter((t) => Number(t.allocated ?? 0) < Number(t.capacity ?? 0));
+    const free = await freeTrainers(services, input.courseId);
     if (free.length === 0) throw new SagaRejection('NoTrainerAvailable', `No trainer of course ${input.courseId} has a free seat`);
     const trainer = free[Math.floor(Math.random() * free.length)]; // random spreads concurrent sagas over trainers
     const now = services.now();

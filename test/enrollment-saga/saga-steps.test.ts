@@ -1,3 +1,4 @@
+import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod/mini';
 import { enrollmentTable, sagaInput } from './enrollment-fixture';
 import { allocateTrainer } from '../../functions/enrollment-saga/allocate-trainer-logic';
@@ -142,5 +143,27 @@ describe('enrollment saga steps (DynamoDB Local)', () => {
     const undo = await compensate(t.services, { ...input, error: { Error: 'NoTrainerAvailable' } });
     expect(undo).toMatchObject({ reason: 'NO_TRAINER_AVAILABLE', releasedSeat: false, cancelledPurchase: true });
     expect(undo.event.eventType).toBe(EnrollmentEvents.ENROLLMENT_FAILED);
+  });
+
+  test('the only free trainer sits beyond the first 1 MB Query page: found and allocated', async () => {
+    const t = await enrollmentTable();
+    const bio = 'x'.repeat(200_000); // 6 full trainers of ~200 KB fill more than one page
+    for (let i = 0; i < 6; i++) {
+      await t.services.db.send(new PutCommand({
+        TableName: t.services.tableName,
+        Item: { PK: 'COURSE#crs_big', SK: `TRAINER#trn_a${i}`, trainerId: `trn_a${i}`, courseId: 'crs_big', capacity: 1, allocated: 1, bio },
+      }));
+    }
+    await t.services.db.send(new PutCommand({
+      TableName: t.services.tableName,
+      Item: { PK: 'COURSE#crs_big', SK: 'TRAINER#trn_z', trainerId: 'trn_z', courseId: 'crs_big', capacity: 1, allocated: 0 },
+    }));
+    const firstPage = await t.services.db.send(new QueryCommand({
+      TableName: t.services.tableName, KeyConditionExpression: 'PK = :pk', ExpressionAttributeValues: { ':pk': 'COURSE#crs_big' },
+    }));
+    expect(firstPage.LastEvaluatedKey).toBeDefined(); // the setup really spans two pages
+    const input = sagaInput({ courseId: 'crs_big' });
+    await createPurchase(t.services, input);
+    expect(await allocateTrainer(t.services, input)).toMatchObject({ trainerId: 'trn_z' });
   });
 });
