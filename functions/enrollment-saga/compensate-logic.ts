@@ -127,15 +127,22 @@ async function recordFailure(services: SagaServices, input: SagaInput, reason: F
 
 /**
  * Compensation, in reverse order of the steps: free the seat, then cancel the purchase.
+ * The state machine emits the returned EnrollmentFailed event unless `alreadyCompleted`.
  * Each undo is one conditional transaction, so running compensation twice undoes once.
  * An `AlreadyEnrolled` rejection took nothing of another saga's: only this saga's items
  * are ever touched (keys derive from the saga id, guards are deleted only if they name it).
  */
 export async function compensate(services: SagaServices, input: SagaInput & { error?: CaughtError }) {
+  // A completed enrollment is never undone: the failure came after completion (its facts
+  // could not be put on the bus) or from a second execution for the same payment.
+  if ((await get(services, purchaseKey(purchaseId(input.sagaId))))?.status === 'ACTIVE') {
+    return { alreadyCompleted: true, reason: failureReason(input.error), releasedSeat: false, cancelledPurchase: false };
+  }
   const failure = await recordFailure(services, input, failureReason(input.error));
   const releasedSeat = await releaseSeat(services, input);
   const cancelledPurchase = await cancelPurchase(services, input);
   return {
+    alreadyCompleted: false,
     reason: failure.reason,
     releasedSeat,
     cancelledPurchase,

@@ -27,16 +27,19 @@ const RETRY: sfn.RetryProps = {
 /** A re-emission repeats each fact's own event id, so any PutEvents failure is safe to retry (FailedEntry: some entries refused). */
 const EMIT_RETRY: sfn.RetryProps = {
   errors: ['EventBridge.FailedEntry', 'States.TaskFailed'],
+  // ~5 minutes of attempts: a fact is worth waiting for (the saga's time limit is 15)
   interval: Duration.seconds(1),
   backoffRate: 2,
-  maxAttempts: 6,
+  maxAttempts: 10,
+  maxDelay: Duration.minutes(1),
   jitterStrategy: sfn.JitterType.FULL,
 };
 
 /**
  * The saga: purchase → trainer seat → sessions → completion, each fact put on the bus by
  * the state machine right after its step; any failure after retries runs compensation
- * (free the seat, cancel the purchase), emits EnrollmentFailed and fails the execution.
+ * (free the seat, cancel the purchase), emits EnrollmentFailed and fails the execution;
+ * a failure after completion keeps the enrollment and fails as FailedAfterCompletion.
  */
 export function sagaDefinition(scope: Construct, fns: SagaStepFunctions, bus: events.IEventBus): sfn.IChainable {
   const step = (id: string, fn: lambda.IFunction, resultPath: string) =>
@@ -50,9 +53,16 @@ export function sagaDefinition(scope: Construct, fns: SagaStepFunctions, bus: ev
   const emit = (id: string, ...paths: string[]) =>
     new tasks.EventBridgePutEvents(scope, id, { entries: paths.map(entry), resultPath: sfn.JsonPath.DISCARD }).addRetry(EMIT_RETRY);
 
-  const compensation = step('Compensate', fns.compensate, '$.compensation')
-    .next(emit('EmitEnrollmentFailed', '$.compensation.event'))
+  const failed = emit('EmitEnrollmentFailed', '$.compensation.event')
     .next(new sfn.Fail(scope, 'EnrollmentFailed', { error: 'EnrollmentFailed', causePath: '$.compensation.reason' }));
+  // Compensation never undoes a completed enrollment; the execution still fails, so the alarm shows it.
+  const completed = new sfn.Fail(scope, 'FailedAfterCompletion', {
+    error: 'FailedAfterCompletion', cause: 'The enrollment is complete and was kept; a later state failed (see the execution history).',
+  });
+  const compensation = step('Compensate', fns.compensate, '$.compensation')
+    .next(new sfn.Choice(scope, 'WasCompleted')
+      .when(sfn.Condition.booleanEquals('$.compensation.alreadyCompleted', true), completed)
+      .otherwise(failed));
   const guarded = <T extends sfn.TaskStateBase>(state: T): T => {
     state.addCatch(compensation, { errors: ['States.ALL'], resultPath: '$.error' });
     return state;

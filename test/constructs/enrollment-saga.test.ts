@@ -66,7 +66,9 @@ describe('EnrollmentSaga', () => {
     for (const name of order.slice(0, -1)) {
       const state = definition.States[name];
       expect(state.Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'Compensate' }]);
-      expect(state.Retry[0]).toMatchObject({ BackoffRate: 2, MaxAttempts: 6, JitterStrategy: 'FULL' });
+      const emits = name.startsWith('Emit');
+      expect(state.Retry[0]).toMatchObject({ IntervalSeconds: 1, BackoffRate: 2, MaxAttempts: emits ? 10 : 6, JitterStrategy: 'FULL' });
+      if (emits) expect(state.Retry[0]).toMatchObject({ ErrorEquals: ['EventBridge.FailedEntry', 'States.TaskFailed'], MaxDelaySeconds: 60 });
     }
     for (const name of ['CreatePurchase', 'AllocateTrainer', 'ScheduleSessions', 'CompleteEnrollment', 'Compensate']) {
       expect(definition.States[name].Retry).toEqual([expect.objectContaining({ ErrorEquals: TRANSIENT_ERRORS })]);
@@ -74,7 +76,12 @@ describe('EnrollmentSaga', () => {
     // business rejections are not retried: they go straight to compensation
     expect(TRANSIENT_ERRORS).not.toEqual(expect.arrayContaining(['NoTrainerAvailable']));
     expect(TRANSIENT_ERRORS).not.toEqual(expect.arrayContaining(['AlreadyEnrolled']));
-    expect(definition.States.Compensate.Next).toBe('EmitEnrollmentFailed');
+    expect(definition.States.Compensate.Next).toBe('WasCompleted');
+    expect(definition.States.WasCompleted).toMatchObject({
+      Type: 'Choice',
+      Choices: [{ Variable: '$.compensation.alreadyCompleted', BooleanEquals: true, Next: 'FailedAfterCompletion' }],
+      Default: 'EmitEnrollmentFailed',
+    });
     expect(definition.States.EmitEnrollmentFailed.Next).toBe('EnrollmentFailed');
     expect(definition.States.EnrollmentFailed).toMatchObject({ Type: 'Fail', Error: 'EnrollmentFailed' });
     expect(definition.States.EmitCompletion.Parameters.Entries).toHaveLength(2);

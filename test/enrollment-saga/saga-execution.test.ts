@@ -60,6 +60,34 @@ describe('enrollment saga executions', () => {
     expect(factsOf(saga.emitted, input.sagaId)).toHaveLength(5);
   });
 
+  test('the bus refusing the completion facts for good: enrollment kept, nothing undone, no EnrollmentFailed; a re-run announces it', async () => {
+    await saga.table.seedTrainers('crs_busdown', [2]);
+    const input = sagaInput({ courseId: 'crs_busdown' });
+    let refused = 0;
+    const busDownAtCompletion = (real: (i: any) => Promise<any>) => async (i: any) => {
+      if (i.Entries.some((e: any) => e.DetailType === EnrollmentEvents.ENROLLMENT_COMPLETED)) {
+        refused++;
+        throw Object.assign(new Error('entries refused'), { name: 'EventBridge.FailedEntry' });
+      }
+      return real(i);
+    };
+    const result = await saga.run(input, { 'put-events': busDownAtCompletion });
+    expect(result).toMatchObject({ status: 'FAILED', error: 'FailedAfterCompletion' });
+    expect(refused).toBe(11); // the first attempt and 10 retries
+    expect(await saga.table.get(`PURCHASE#pur_${input.sagaId}`, 'PURCHASE')).toMatchObject({ status: 'ACTIVE' });
+    expect(await saga.table.get(`ALLOCATION#alc_${input.sagaId}`, 'ALLOCATION')).toMatchObject({ status: 'ACTIVE' });
+    expect((await saga.table.trainers('crs_busdown'))[0].allocated).toBe(1);
+    expect(factsOf(saga.emitted, input.sagaId).map((e) => e.DetailType)).not.toContain(EnrollmentEvents.ENROLLMENT_FAILED);
+
+    // recovery: the same input run again once the bus is back completes and announces the very same facts
+    const before = factsOf(saga.emitted, input.sagaId);
+    expect(await saga.run(input)).toMatchObject({ status: 'SUCCEEDED' });
+    const after = factsOf(saga.emitted, input.sagaId).slice(before.length);
+    expect(after.map((e) => e.DetailType)).toContain(EnrollmentEvents.ENROLLMENT_COMPLETED);
+    expect(after.slice(0, 3).map((e) => e.Detail)).toEqual(before.slice(0, 3).map((e) => e.Detail));
+    expect((await saga.table.trainers('crs_busdown'))[0].allocated).toBe(1);
+  });
+
   test('1000 PaymentSucceeded deliveries for 200 payments (5 each, concurrently): 200 purchases, 200 allocations, 800 sessions', async () => {
     await saga.table.seedTrainers('crs_load', [50, 50, 50, 50]);
     const inputs = Array.from({ length: 200 }, () => sagaInput({ courseId: 'crs_load' }));

@@ -44,8 +44,8 @@ export function synthesizedSaga(plan: SessionPlan) {
 
 export interface SagaRun {
   readonly emitted: any[];
-  /** Runs one execution; `wrap` may replace a step's handler (crash injection). */
-  run(input: unknown, wrap?: Partial<Record<(typeof STEP_FILES)[number], (real: TaskFn) => TaskFn>>): Promise<{ status: 'SUCCEEDED' | 'FAILED'; output?: any; error?: string }>;
+  /** Runs one execution; `wrap` may replace a step's handler or the PutEvents integration (crash injection). */
+  run(input: unknown, wrap?: Partial<Record<(typeof STEP_FILES)[number] | 'put-events', (real: TaskFn) => TaskFn>>): Promise<{ status: 'SUCCEEDED' | 'FAILED'; output?: any; error?: string }>;
 }
 
 /** The synthesized saga on aws-local-stepfunctions, its Lambda tasks running the bundled handlers on DynamoDB Local. */
@@ -78,9 +78,12 @@ export async function localSaga(plan: SessionPlan) {
     const retryIntervalOverrides: Record<string, number> = {};
     for (const [name, state] of Object.entries(definition.States) as Array<[string, any]>) {
       if (state.Type !== 'Task') continue;
-      retryIntervalOverrides[name] = 20;
+      // Retries wait a fixed time instead of 1 s ×2 with jitter. A step retried because a
+      // duplicate execution still holds its idempotency record (IdempotencyAlreadyInProgress)
+      // must outwait that execution's step on a loaded 2-core machine: 250 ms × 6 retries.
+      retryIntervalOverrides[name] = state.Resource.includes('events:putEvents') ? 20 : 250;
       if (state.Resource.includes('events:putEvents')) {
-        taskResourceLocalHandlers[name] = putEvents;
+        taskResourceLocalHandlers[name] = wrap['put-events'] ? wrap['put-events'](putEvents) : putEvents;
         continue;
       }
       const file = serviceOf[state.Resource.split(':function:')[1]].replace('enrollment-saga-', '') as (typeof STEP_FILES)[number];

@@ -142,7 +142,7 @@ describe('enrollment saga steps (DynamoDB Local)', () => {
     expect(await rejection(allocateTrainer(t.services, input))).toBe('NoTrainerAvailable');
     const undo = await compensate(t.services, { ...input, error: { Error: 'NoTrainerAvailable' } });
     expect(undo).toMatchObject({ reason: 'NO_TRAINER_AVAILABLE', releasedSeat: false, cancelledPurchase: true });
-    expect(undo.event.eventType).toBe(EnrollmentEvents.ENROLLMENT_FAILED);
+    expect(undo.event?.eventType).toBe(EnrollmentEvents.ENROLLMENT_FAILED);
   });
 
   test('the only free trainer sits beyond the first 1 MB Query page: found and allocated', async () => {
@@ -165,5 +165,21 @@ describe('enrollment saga steps (DynamoDB Local)', () => {
     const input = sagaInput({ courseId: 'crs_big' });
     await createPurchase(t.services, input);
     expect(await allocateTrainer(t.services, input)).toMatchObject({ trainerId: 'trn_z' });
+  });
+
+  test('compensation after completion (a later state failed, or a second execution) undoes nothing and records no failure', async () => {
+    const t = await enrollmentTable();
+    await t.seedTrainers('crs_done', [1]);
+    const input = sagaInput({ courseId: 'crs_done' });
+    await createPurchase(t.services, input);
+    await allocateTrainer(t.services, input);
+    await scheduleSessions(t.services, input);
+    await completeEnrollment(t.services, input);
+    const undo = await compensate(t.services, { ...input, error: { Error: 'States.TaskFailed' } });
+    expect(undo).toMatchObject({ alreadyCompleted: true, releasedSeat: false, cancelledPurchase: false });
+    expect(undo).not.toHaveProperty('event');
+    expect(await t.get(`PURCHASE#pur_${input.sagaId}`, 'PURCHASE')).toMatchObject({ status: 'ACTIVE' });
+    expect((await t.trainers('crs_done'))[0].allocated).toBe(1);
+    expect(await t.get(`SAGA#${input.sagaId}`, 'FAILURE')).toBeUndefined();
   });
 });
