@@ -35,6 +35,8 @@ export class EnrollmentSaga extends Construct {
   public readonly stateMachine: sfn.StateMachine;
   /** Purchases, trainers (seeded by you), allocations, sessions. */
   public readonly table: dynamodb.Table;
+  /** Powertools idempotency records of the steps (the plan's processed_events), expiring by TTL. */
+  public readonly idempotencyTable: dynamodb.Table;
   /** Trigger events waiting for the starter, and its dead-letter queue. */
   public readonly triggerQueue: sqs.IQueue;
   public readonly triggerDeadLetterQueue: sqs.IQueue;
@@ -56,6 +58,7 @@ export class EnrollmentSaga extends Construct {
     this.alarmTopic = resolveAlarmTopic(this, props.alarmTopic);
     this.table = createEnrollmentTable(this, key, props.removalPolicy ?? RemovalPolicy.RETAIN);
     const idempotencyTable = createSagaIdempotencyTable(this, key);
+    this.idempotencyTable = idempotencyTable;
 
     const environment = {
       ENROLLMENT_TABLE_NAME: this.table.tableName,

@@ -5,7 +5,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { StateMachine } from 'aws-local-stepfunctions';
-import { snapshotOf, testApp, testStack } from './test-app';
+import { functionNamed, snapshotOf, testApp, testStack } from './test-app';
 import * as handlerEvents from '../../functions/enrollment-saga/enrollment-events';
 import { ENROLLMENT_EVENT_SOURCE, EnrollmentEvents, EnrollmentSaga, EnrollmentSagaProps } from '../../lib';
 import { TRANSIENT_ERRORS } from '../../lib/enrollment-saga/saga-definition';
@@ -16,10 +16,6 @@ function synth(props: Partial<EnrollmentSagaProps> = {}, stack: Stack = testStac
   const saga = new EnrollmentSaga(stack, 'Enrollment', { ...props, eventBus });
   return { stack, saga, template: Template.fromStack(stack) };
 }
-const functionNamed = (t: Template, handlerFile: string) => {
-  const fns = t.findResources('AWS::Lambda::Function', { Properties: { Environment: { Variables: { POWERTOOLS_SERVICE_NAME: handlerFile } } } });
-  return { logicalId: Object.keys(fns)[0], props: (Object.values(fns)[0] as any)?.Properties };
-};
 const PLAN = { window: 4, total: 30, intervalDays: 7, time: '09:00' };
 
 describe('EnrollmentSaga', () => {
@@ -150,6 +146,8 @@ describe('EnrollmentSaga', () => {
 
   test('exposes tables, functions, state machine; grants read and trainer management', () => {
     expect(saga.stateMachine).toBeDefined();
+    expect(saga.idempotencyTable.node.id).toBe('IdempotencyTable');
+    expect(saga.table.node.id).toBe('EnrollmentTable');
     expect([saga.createPurchaseFunction, saga.allocateTrainerFunction, saga.scheduleSessionsFunction, saga.completeEnrollmentFunction,
       saga.compensateFunction, saga.topUpFunction, saga.starterFunction].every(Boolean)).toBe(true);
     const st = testStack(testApp({ nag: false }));

@@ -4,7 +4,7 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
-import { snapshotOf, testApp, testStack } from './test-app';
+import { functionNamed, snapshotOf, testApp, testStack } from './test-app';
 import * as handlerEvents from '../../functions/payment-outbox/payment-events';
 import { OUTBOX_STREAM_FILTER, PAYMENT_EVENT_SOURCE, PaymentEvents, PaymentOutbox } from '../../lib';
 
@@ -12,10 +12,6 @@ function synth(props?: ConstructorParameters<typeof PaymentOutbox>[2], stack: St
   const outbox = new PaymentOutbox(stack, 'Payments', props);
   return { stack, outbox, template: Template.fromStack(stack) };
 }
-const functionNamed = (t: Template, handlerFile: string) => {
-  const fns = t.findResources('AWS::Lambda::Function', { Properties: { Environment: { Variables: { POWERTOOLS_SERVICE_NAME: handlerFile } } } });
-  return { logicalId: Object.keys(fns)[0], props: (Object.values(fns)[0] as any)?.Properties };
-};
 
 describe('PaymentOutbox', () => {
   const { template, outbox, stack } = synth();

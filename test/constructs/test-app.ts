@@ -1,4 +1,5 @@
 import { App, Stack, Validations } from 'aws-cdk-lib';
+import type { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 
 /**
@@ -21,4 +22,10 @@ export function testStack(app: App = testApp()): Stack {
  */
 export function snapshotOf(template: { toJSON(): unknown }): unknown {
   return JSON.parse(JSON.stringify(template.toJSON()).replace(/[0-9a-f]{64}/g, '<asset-hash>'));
+}
+
+/** The function whose Powertools service name is `serviceName`: its logical id and properties. */
+export function functionNamed(template: Template, serviceName: string): { logicalId: string; props: any } {
+  const fns = template.findResources('AWS::Lambda::Function', { Properties: { Environment: { Variables: { POWERTOOLS_SERVICE_NAME: serviceName } } } });
+  return { logicalId: Object.keys(fns)[0], props: (Object.values(fns)[0] as any)?.Properties };
 }
