@@ -13,7 +13,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import {
-  acknowledgeFindings, addFunctionAlarms, checkInteger, createServiceKey, nagArn, notify, ReliableQueue, resolveAlarmTopic, ServiceFunction,
+  acknowledgeFindings, addFunctionAlarms, checkDuration, checkInteger, createServiceKey, nagArn, notify, ReliableQueue, resolveAlarmTopic, ServiceFunction,
 } from '../core';
 import { EnrollmentEvents } from './enrollment-event-types';
 import { EnrollmentSagaProps } from './enrollment-saga-props';
@@ -100,7 +100,7 @@ export class EnrollmentSaga extends Construct {
         completeEnrollment: this.completeEnrollmentFunction,
         compensate: this.compensateFunction,
       }, props.eventBus)),
-      timeout: props.sagaTimeout ?? Duration.minutes(15),
+      timeout: plan.sagaTimeout,
       tracingEnabled: true,
       // Every state transition is logged; payloads are not (they carry student ids).
       logs: { destination: sagaLogs, level: sfn.LogLevel.ALL, includeExecutionData: false },
@@ -160,7 +160,10 @@ export class EnrollmentSaga extends Construct {
       total: props.totalSessions ?? 30,
       intervalDays: props.sessionIntervalDays ?? 7,
       time: props.sessionTime ?? '09:00',
+      sagaTimeout: props.sagaTimeout ?? Duration.minutes(15),
     };
+    // Below 10 minutes a bus outage would time the saga out inside an emit's ~5 minutes of retries.
+    checkDuration(this.node.path, 'sagaTimeout', plan.sagaTimeout, Duration.minutes(10), Duration.days(365));
     checkInteger(this.node.path, 'sessionsPerWindow', plan.window, 1, 100);
     checkInteger(this.node.path, 'totalSessions', plan.total, 1, 1000);
     checkInteger(this.node.path, 'sessionIntervalDays', plan.intervalDays, 1, 365);

@@ -186,6 +186,7 @@ describe('EnrollmentSaga', () => {
     [{ sessionTime: '9am' }, /sessionTime must be HH:MM \(UTC\), got '9am'/],
     [{ sessionsPerWindow: 10, totalSessions: 5 }, /sessionsPerWindow \(10\) must not exceed totalSessions \(5\)/],
     [{ maxReceiveCount: 0 }, /maxReceiveCount must be an integer from 1 to 1000/],
+    [{ sagaTimeout: Duration.minutes(2) }, /sagaTimeout must be between 10 minutes and 365 days/],
   ])('invalid props fail at synth with a message naming the fix: %j', (props, message) => {
     expect(() => synth(props)).toThrow(message);
   });
