@@ -13,7 +13,8 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import {
-  acknowledgeFindings, addFunctionAlarms, checkDuration, checkInteger, createServiceKey, nagArn, notify, ReliableQueue, resolveAlarmTopic, ServiceFunction,
+  acknowledgeFindings, addFunctionAlarms, checkDuration, checkInteger, createServiceKey, nagArn, notify,
+  ReliableQueue, resolveAlarmTopic, ServiceFunction,
 } from '../core';
 import { EnrollmentEvents } from './enrollment-event-types';
 import { EnrollmentSagaProps } from './enrollment-saga-props';
