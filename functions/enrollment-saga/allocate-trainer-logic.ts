@@ -1,7 +1,8 @@
 import { GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { EnrollmentEvents, sagaFact } from './enrollment-events';
 import { activeAllocationGuard, allocationId, allocationKey, purchaseId, TOPUP_ACTIVE, trainerKey, trainersOfCourse } from './enrollment-items';
-import { cancellationCodes, isConditionFailure, SagaRejection, TransientError, type SagaInput, type SagaServices } from './saga-types';
+import { SagaRejection, TransientError, type SagaInput, type SagaServices } from './saga-types';
+import { cancellationCodes, isConditionFailure } from '../shared/dynamodb-conditions';
 
 // Seat races are lost when many sagas want one course at once; each loss re-reads.
 const MAX_ATTEMPTS = 8;

@@ -1,8 +1,9 @@
 import { GetCommand, PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { EnrollmentEvents, sagaFact } from './enrollment-events';
 import { activeAllocationGuard, activePurchaseGuard, allocationId, allocationKey, purchaseId, purchaseKey, trainerKey } from './enrollment-items';
-import { isConditionFailure, type SagaInput, type SagaServices } from './saga-types';
+import type { SagaInput, SagaServices } from './saga-types';
 import { sessionsOf } from './session-window';
+import { isConditionFailure } from '../shared/dynamodb-conditions';
 
 export type FailureReason = 'ALREADY_ENROLLED' | 'NO_TRAINER_AVAILABLE' | 'STEP_FAILED';
 

@@ -1,7 +1,8 @@
 import { GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { EnrollmentEvents, sagaFact } from './enrollment-events';
 import { activePurchaseGuard, purchaseId, purchaseKey } from './enrollment-items';
-import { cancellationCodes, isConditionFailure, SagaRejection, TransientError, type SagaInput, type SagaServices } from './saga-types';
+import { SagaRejection, TransientError, type SagaInput, type SagaServices } from './saga-types';
+import { cancellationCodes, isConditionFailure } from '../shared/dynamodb-conditions';
 
 function purchaseCreated(input: SagaInput, item: Record<string, any>) {
   return {

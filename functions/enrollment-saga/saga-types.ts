@@ -41,10 +41,3 @@ export class SagaRejection extends Error {
 export class TransientError extends Error {
   readonly name = 'TransientError';
 }
-
-export const isConditionFailure = (error: unknown) =>
-  ['TransactionCanceledException', 'ConditionalCheckFailedException'].includes((error as Error)?.name);
-
-/** Per-item codes of a cancelled transaction ('None', 'ConditionalCheckFailed', 'TransactionConflict', ...). */
-export const cancellationCodes = (error: unknown): string[] =>
-  ((error as { CancellationReasons?: Array<{ Code?: string }> })?.CancellationReasons ?? []).map((r) => r.Code ?? 'None');

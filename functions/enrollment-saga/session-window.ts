@@ -1,6 +1,7 @@
 import { PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { sessionKey, TOPUP_ACTIVE } from './enrollment-items';
-import { isConditionFailure, type SagaServices } from './saga-types';
+import type { SagaServices } from './saga-types';
+import { isConditionFailure } from '../shared/dynamodb-conditions';
 
 export interface Session {
   readonly index: number;

@@ -2,6 +2,7 @@ import { GetCommand, PutCommand, TransactWriteCommand, type DynamoDBDocumentClie
 import { PAYMENT_EVENT_SOURCE } from './payment-events';
 import { ledgerSk, outboxItem, paymentPk, STATE_SK, stateItem, toState } from './payment-items';
 import { decide, type PaymentState, type PaymentStatus, type ProviderEvent } from './payment-state';
+import { isConditionFailure } from '../shared/dynamodb-conditions';
 import { createEvent } from '../shared/envelope';
 import { ConflictError } from '../shared/errors';
 
@@ -27,9 +28,6 @@ export interface RecordResult {
 // Optimistic concurrency: a lost race re-reads and decides again; after this many the
 // provider is asked to retry (409) rather than blocking the webhook.
 const MAX_ATTEMPTS = 5;
-
-const isCancelled = (error: unknown) =>
-  (error as Error)?.name === 'TransactionCanceledException' || (error as Error)?.name === 'ConditionalCheckFailedException';
 
 /** The event payload consumers get: the payment as it now stands. */
 function paymentPayload(next: PaymentState, providerEventId: string) {
@@ -74,7 +72,7 @@ export async function recordProviderEvent(services: RecordServices, event: Provi
           ConditionExpression: 'attribute_not_exists(PK)',
         }));
       } catch (error) {
-        if (!isCancelled(error)) throw error;
+        if (!isConditionFailure(error)) throw error;
         continue; // a concurrent delivery recorded it first: answer what it answered
       }
       return { response, duplicate: false };
@@ -105,7 +103,7 @@ export async function recordProviderEvent(services: RecordServices, event: Provi
       }));
       return { response, duplicate: false };
     } catch (error) {
-      if (!isCancelled(error)) throw error;
+      if (!isConditionFailure(error)) throw error;
       // Someone else changed the payment (or recorded this event) first: read and decide again.
     }
   }

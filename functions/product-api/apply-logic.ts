@@ -1,8 +1,8 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ProductEvents } from './product-events';
 import { ACTIVE_PARTITION, PRODUCT_SK, changeVersion, namePartition, priceSortKey, productPk } from './product-item';
 import type { ProductChange } from './product-schema';
+import { isConditionFailure } from '../shared/dynamodb-conditions';
 
 export interface ApplyServices {
   readonly db: DynamoDBDocumentClient;
@@ -65,7 +65,7 @@ export async function applyChange(services: ApplyServices, change: ProductChange
     }));
     return { outcome: 'applied', changeVersion: version };
   } catch (error) {
-    if (error instanceof ConditionalCheckFailedException || (error as Error)?.name === 'ConditionalCheckFailedException') return { outcome: 'stale', changeVersion: version };
+    if (isConditionFailure(error)) return { outcome: 'stale', changeVersion: version };
     throw error;
   }
 }

@@ -6,3 +6,4 @@ export * from './encryption';
 export * from './nag';
 export * from './prop-checks';
 export * from './service-rest-api';
+export * from './tables';

@@ -13,12 +13,12 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import {
-  acknowledgeFindings, addFunctionAlarms, checkDuration, checkInteger, createServiceKey, nagArn, notify,
+  acknowledgeFindings, addFunctionAlarms, checkDuration, checkInteger, createIdempotencyTable, createServiceKey, nagArn, notify,
   ReliableQueue, resolveAlarmTopic, ServiceFunction,
 } from '../core';
 import { EnrollmentEvents } from './enrollment-event-types';
 import { EnrollmentSagaProps } from './enrollment-saga-props';
-import { createEnrollmentTable, createSagaIdempotencyTable } from './enrollment-tables';
+import { createEnrollmentTable } from './enrollment-tables';
 import { sagaDefinition } from './saga-definition';
 
 const HANDLERS = path.join(__dirname, '..', '..', 'functions', 'enrollment-saga');
@@ -58,12 +58,11 @@ export class EnrollmentSaga extends Construct {
     const key: kms.IKey = props.encryptionKey ?? createServiceKey(this, 'Key', 'enrollment data at rest');
     this.alarmTopic = resolveAlarmTopic(this, props.alarmTopic);
     this.table = createEnrollmentTable(this, key, props.removalPolicy ?? RemovalPolicy.RETAIN);
-    const idempotencyTable = createSagaIdempotencyTable(this, key);
-    this.idempotencyTable = idempotencyTable;
+    this.idempotencyTable = createIdempotencyTable(this, key);
 
     const environment = {
       ENROLLMENT_TABLE_NAME: this.table.tableName,
-      IDEMPOTENCY_TABLE_NAME: idempotencyTable.tableName,
+      IDEMPOTENCY_TABLE_NAME: this.idempotencyTable.tableName,
       SESSION_WINDOW: String(plan.window),
       TOTAL_SESSIONS: String(plan.total),
       SESSION_INTERVAL_DAYS: String(plan.intervalDays),
@@ -89,7 +88,7 @@ export class EnrollmentSaga extends Construct {
       this.completeEnrollmentFunction, this.compensateFunction,
     ];
     for (const f of [...steps, this.topUpFunction]) this.table.grantReadWriteData(f);
-    for (const f of steps) idempotencyTable.grantReadWriteData(f);
+    for (const f of steps) this.idempotencyTable.grantReadWriteData(f);
 
     const sagaLogs = new logs.LogGroup(this, 'StateMachineLogs', { retention: logRetention });
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {

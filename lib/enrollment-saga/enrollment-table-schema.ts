@@ -9,9 +9,3 @@ export const ENROLLMENT_TABLE_SCHEMA = {
   /** Allocations whose rolling window still has sessions to schedule (sparse). */
   topUpIndex: { indexName: 'TopUpIndex', partitionKey: 'TOPUP_PK', sortKey: 'TOPUP_SK' },
 } as const;
-
-/** Powertools idempotency table of the saga's steps (Powertools' default attribute names). */
-export const SAGA_IDEMPOTENCY_TABLE_SCHEMA = {
-  partitionKey: 'id',
-  timeToLiveAttribute: 'expiration',
-} as const;

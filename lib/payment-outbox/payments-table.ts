@@ -3,6 +3,7 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { PAYMENTS_TABLE_SCHEMA as S } from './payments-table-schema';
+import { secureTableSettings } from '../core/tables';
 
 const STRING = dynamodb.AttributeType.STRING;
 
@@ -15,10 +16,7 @@ export function createPaymentsTable(scope: Construct, key: kms.IKey, removalPoli
   const table = new dynamodb.Table(scope, 'PaymentsTable', {
     partitionKey: { name: S.partitionKey, type: STRING },
     sortKey: { name: S.sortKey, type: STRING },
-    billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
-    pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-    encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
-    encryptionKey: key,
+    ...secureTableSettings(key),
     stream: dynamodb.StreamViewType[S.streamViewType],
     timeToLiveAttribute: S.timeToLiveAttribute,
     removalPolicy,

@@ -13,11 +13,13 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { acknowledgeFindings, addApi5xxAlarm, addFunctionAlarms, createServiceKey, nagArn, ReliableQueue, resolveAlarmTopic, ServiceFunction } from '../core';
+import {
+  acknowledgeFindings, addApi5xxAlarm, addFunctionAlarms, createIdempotencyTable, createServiceKey, nagArn, ReliableQueue, resolveAlarmTopic, ServiceFunction,
+} from '../core';
 import { createAuditBucket } from './audit-bucket';
 import { ProductApiProps } from './product-api-props';
 import { ProductRestApi } from './product-rest-api';
-import { createIdempotencyTable, createProductsTable } from './product-tables';
+import { createProductsTable } from './product-tables';
 import { CHANGE_FANOUT_DEFINITION as FANOUT } from './products-table-schema';
 
 const HANDLERS = path.join(__dirname, '..', '..', 'functions', 'product-api');

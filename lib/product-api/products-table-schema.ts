@@ -10,12 +10,6 @@ export const PRODUCTS_TABLE_SCHEMA = {
   nameIndex: { indexName: 'ProductsByNameIndex', partitionKey: 'GSI2_PK' },
 } as const;
 
-/** Powertools idempotency persistence table (its default attribute names). */
-export const IDEMPOTENCY_TABLE_SCHEMA = {
-  partitionKey: 'id',
-  timeToLiveAttribute: 'expiration',
-} as const;
-
 /**
  * The change fan-out: a FIFO topic (ordered per product, deduplicated on the event id,
  * never on content) delivering the raw envelope to one FIFO queue per consumer. The

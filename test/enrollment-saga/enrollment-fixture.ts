@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { trainerKey } from '../../functions/enrollment-saga/enrollment-items';
 import type { SagaInput, SagaServices, SessionPlan } from '../../functions/enrollment-saga/saga-types';
 import { ENROLLMENT_TABLE_SCHEMA as S } from '../../lib/enrollment-saga/enrollment-table-schema';
 import { localClients, uniqueName } from '../harness/local-aws';
+import { createLocalTable } from '../harness/local-table';
 
 export const DEFAULT_PLAN: SessionPlan = { window: 4, total: 30, intervalDays: 7, time: '09:00' };
 
@@ -12,18 +12,7 @@ export const DEFAULT_PLAN: SessionPlan = { window: 4, total: 30, intervalDays: 7
 export async function enrollmentTable(plan: SessionPlan = DEFAULT_PLAN, now: () => Date = () => new Date()) {
   const clients = localClients();
   const tableName = uniqueName('enrollment');
-  const attr = (name: string) => ({ AttributeName: name, AttributeType: 'S' as const });
-  await clients.ddb.send(new CreateTableCommand({
-    TableName: tableName,
-    BillingMode: 'PAY_PER_REQUEST',
-    AttributeDefinitions: [attr(S.partitionKey), attr(S.sortKey), attr(S.topUpIndex.partitionKey), attr(S.topUpIndex.sortKey)],
-    KeySchema: [{ AttributeName: S.partitionKey, KeyType: 'HASH' }, { AttributeName: S.sortKey, KeyType: 'RANGE' }],
-    GlobalSecondaryIndexes: [{
-      IndexName: S.topUpIndex.indexName,
-      KeySchema: [{ AttributeName: S.topUpIndex.partitionKey, KeyType: 'HASH' }, { AttributeName: S.topUpIndex.sortKey, KeyType: 'RANGE' }],
-      Projection: { ProjectionType: 'ALL' },
-    }],
-  }));
+  await createLocalTable(clients.ddb, tableName, { partitionKey: S.partitionKey, sortKey: S.sortKey, indexes: [S.topUpIndex] });
   const services: SagaServices = { db: clients.doc, tableName, now, plan };
   const get = async (PK: string, SK: string) =>
     (await clients.doc.send(new GetCommand({ TableName: tableName, Key: { PK, SK }, ConsistentRead: true }))).Item;

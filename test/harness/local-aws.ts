@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import {
@@ -10,7 +10,9 @@ import {
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent, Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { EMULATORS_FILE } from './emulator-processes';
-import { CHANGE_FANOUT_DEFINITION, IDEMPOTENCY_TABLE_SCHEMA, PRODUCTS_TABLE_SCHEMA } from '../../lib/product-api/products-table-schema';
+import { createLocalTable } from './local-table';
+import { IDEMPOTENCY_TABLE_SCHEMA } from '../../lib/core/tables';
+import { CHANGE_FANOUT_DEFINITION, PRODUCTS_TABLE_SCHEMA } from '../../lib/product-api/products-table-schema';
 
 export const REGION = 'us-east-1';
 
@@ -60,34 +62,11 @@ export const uniqueName = (prefix: string) => `${prefix}-${randomUUID().slice(0,
 
 export async function createProductsTable(ddb: DynamoDBClient, tableName: string): Promise<void> {
   const s = PRODUCTS_TABLE_SCHEMA;
-  await ddb.send(new CreateTableCommand({
-    TableName: tableName,
-    BillingMode: 'PAY_PER_REQUEST',
-    AttributeDefinitions: [s.partitionKey, s.sortKey, s.priceIndex.partitionKey, s.priceIndex.sortKey, s.nameIndex.partitionKey]
-      .map((AttributeName) => ({ AttributeName, AttributeType: 'S' })),
-    KeySchema: [{ AttributeName: s.partitionKey, KeyType: 'HASH' }, { AttributeName: s.sortKey, KeyType: 'RANGE' }],
-    GlobalSecondaryIndexes: [
-      {
-        IndexName: s.priceIndex.indexName,
-        KeySchema: [{ AttributeName: s.priceIndex.partitionKey, KeyType: 'HASH' }, { AttributeName: s.priceIndex.sortKey, KeyType: 'RANGE' }],
-        Projection: { ProjectionType: 'ALL' },
-      },
-      {
-        IndexName: s.nameIndex.indexName,
-        KeySchema: [{ AttributeName: s.nameIndex.partitionKey, KeyType: 'HASH' }],
-        Projection: { ProjectionType: 'ALL' },
-      },
-    ],
-  }));
+  await createLocalTable(ddb, tableName, { partitionKey: s.partitionKey, sortKey: s.sortKey, indexes: [s.priceIndex, s.nameIndex] });
 }
 
 export async function createIdempotencyTable(ddb: DynamoDBClient, tableName: string): Promise<void> {
-  await ddb.send(new CreateTableCommand({
-    TableName: tableName,
-    BillingMode: 'PAY_PER_REQUEST',
-    AttributeDefinitions: [{ AttributeName: IDEMPOTENCY_TABLE_SCHEMA.partitionKey, AttributeType: 'S' }],
-    KeySchema: [{ AttributeName: IDEMPOTENCY_TABLE_SCHEMA.partitionKey, KeyType: 'HASH' }],
-  }));
+  await createLocalTable(ddb, tableName, { partitionKey: IDEMPOTENCY_TABLE_SCHEMA.partitionKey });
 }
 
 export interface FifoQueue {
