@@ -14,7 +14,8 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import {
-  acknowledgeFindings, addApi5xxAlarm, addFunctionAlarms, createIdempotencyTable, createServiceKey, nagArn, ReliableQueue, resolveAlarmTopic, ServiceFunction,
+  acknowledgeFindings, addApi5xxAlarm, addFunctionAlarms, createIdempotencyTable, createServiceKey, nagArn,
+  ReliableQueue, resolveAlarmTopic, ServiceFunction,
 } from '../core';
 import { createAuditBucket } from './audit-bucket';
 import { ProductApiProps } from './product-api-props';

@@ -31,7 +31,10 @@ export async function createLocalTable(ddb: DynamoDBClient, tableName: string, s
     ...(spec.streamViewType ? { StreamSpecification: { StreamEnabled: true, StreamViewType: spec.streamViewType } } : {}),
   }));
   if (spec.timeToLiveAttribute) {
-    await ddb.send(new UpdateTimeToLiveCommand({ TableName: tableName, TimeToLiveSpecification: { Enabled: true, AttributeName: spec.timeToLiveAttribute } }));
+    await ddb.send(new UpdateTimeToLiveCommand({
+      TableName: tableName,
+      TimeToLiveSpecification: { Enabled: true, AttributeName: spec.timeToLiveAttribute },
+    }));
   }
   return TableDescription!;
 }
