@@ -1,8 +1,9 @@
 import { javascript, TextFile, typescript } from 'projen';
 import { PROJEN_MARKER } from 'projen/lib/common';
 
-// Runtime libraries of the Lambda handlers. NodejsFunction bundles `functions/` at the
-// consumer's synth, so these must be real dependencies of the published package.
+// Runtime libraries of the Lambda handlers. They are bundled into assets/ when the
+// library is built (projenrc/bundle-handlers.ts), so the published package needs none of
+// them: devDependencies, and the package's `dependencies` stay empty (peers only).
 // Powertools packages share one version so a bundle holds one copy of their commons.
 const POWERTOOLS_VERSION = '2.35.0';
 const handlerDeps = [
@@ -25,7 +26,7 @@ const handlerDeps = [
   `@aws-lambda-powertools/parameters@${POWERTOOLS_VERSION}`,
   // zod/mini: schema validation at ~26 KB bundled (the full zod costs ~470 KB, +35 ms init).
   'zod@4.6.7',
-  // Exactly pinned so a consumer's synth bundles with local esbuild, never Docker.
+  // Builds the handler bundles at compile; exactly pinned so the same sources give the same bytes.
   'esbuild@0.28.2',
 ];
 
@@ -51,12 +52,14 @@ const project = new typescript.TypeScriptProject({
   artifactsDirectory: 'dist-artifacts',
 
   typescriptVersion: '~5.9.3',
+  // What a consumer's CDK app needs (aws-cdk-lib's own floor); the handlers run on Lambda's
+  // Node.js 24 and the tests need >= 22.5 (the `node` devDependency provides 24).
   minNodeVersion: '20.0.0',
 
   peerDeps: ['aws-cdk-lib@^2.276.0', 'constructs@^10.5.1'],
   peerDependencyOptions: { pinnedDevDependency: false },
-  deps: handlerDeps,
   devDeps: [
+    ...handlerDeps,
     'aws-cdk-lib@2.276.0',
     'constructs@10.8.1',
     'aws-cdk@^2.1148.1',
@@ -73,6 +76,9 @@ const project = new typescript.TypeScriptProject({
     '@aws-sdk/client-dynamodb-streams@3.1141.0',
     // Executes synthesized Step Functions definitions (ASL) in Node for the saga tests.
     'aws-local-stepfunctions@3.0.0',
+    // API.md from the doc comments (the library is not jsii, so no jsii-docgen).
+    'typedoc@0.28.20',
+    'typedoc-plugin-markdown@4.14.1',
   ],
 
   eslintOptions: { dirs: ['lib', 'functions'], devdirs: ['test', 'projenrc', '.projenrc.ts'] },
@@ -117,12 +123,25 @@ const project = new typescript.TypeScriptProject({
   github: true,
   release: true,
   buildWorkflow: true,
-  gitignore: ['cdk.out/', '.tmp/', 'dist-artifacts/', '*.tgz', 'test/bench/.out/'],
+  gitignore: ['cdk.out/', '.tmp/', 'dist-artifacts/', '*.tgz', 'test/bench/.out/', 'assets/'],
 });
 
-// The published package is a whitelist: the compiled library and the handler sources
-// (shipped as TypeScript: the consumer's NodejsFunction bundles them); never bin/ or test/.
-project.addFields({ files: ['dist', 'functions', 'README.md', 'LICENSE'] });
+// The published package is a whitelist: the compiled library and the pre-built handler
+// bundles; the handler sources and contracts too, for users who bundle from source
+// (context `cdk-event-services:bundleFromSource`); never bin/ or test/.
+project.addFields({
+  files: ['dist', 'assets/bundles', 'assets/with-source-maps', 'functions', 'lib/*/contract.ts', 'API.md', 'README.md', 'LICENSE'],
+});
+
+// Handlers are bundled once, when the library is built: compile (and so build and
+// release) writes assets/, and `npm pack` of a fresh clone compiles first.
+const bundleTask = project.addTask('bundle:handlers', {
+  description: 'Bundle every Lambda handler into assets/ (what the package ships and the tests load)',
+  exec: 'tsx projenrc/bundle-handlers.ts',
+});
+project.compileTask.prependSpawn(bundleTask);
+project.package.setScript('prepack', 'npx projen compile');
+project.postCompileTask.exec('typedoc --options typedoc.json');
 
 // npm ci failed on a lockfile missing optional @unrs/resolver-binding-* packages (from
 // eslint's import resolver); pinning unrs-resolver makes the lockfile complete.

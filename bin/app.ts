@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { EnvironmentStack, parseEnvironmentConfig } from '../lib/stacks';
+import { EnvironmentStack, parseEnvironmentConfig } from './stacks';
 
 /**
  * One stack per environment from cdk.json context. `-c env=dev` synthesizes just that

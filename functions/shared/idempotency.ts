@@ -8,9 +8,9 @@ import type { Context } from 'aws-lambda';
  * redrive). Each function gets its own persistence layer: a shared one keeps the first
  * caller's config (key path, prefix).
  */
-export function createEventIdempotency(keyPrefix: string, client: DynamoDBClient) {
+export function createEventIdempotency(keyPrefix: string, client: DynamoDBClient, tableName: string) {
   const persistenceStore = new DynamoDBPersistenceLayer({
-    tableName: process.env.IDEMPOTENCY_TABLE_NAME ?? '',
+    tableName,
     awsSdkV3Client: client,
   });
   const config = new IdempotencyConfig({ eventKeyJmesPath: 'eventId', throwOnNoIdempotencyKey: true });

@@ -13,6 +13,8 @@ export interface TaskOptions<S extends z.core.$ZodType> {
   readonly schema: S;
   /** Idempotency key prefix: one record per (event id, step), the plan's processed_events. */
   readonly step: string;
+  /** The Powertools idempotency table (from the handler's config). */
+  readonly idempotencyTableName: string;
 }
 
 /**
@@ -25,8 +27,8 @@ export function taskHandler<S extends z.core.$ZodType, R extends Record<string, 
   options: TaskOptions<S>,
   logic: (input: z.infer<S> & { eventId: string }) => Promise<R>,
 ) {
-  const { logger, schema, step } = options;
-  const idempotency = createEventIdempotency(step, dynamoDbClient);
+  const { logger, schema, step, idempotencyTableName } = options;
+  const idempotency = createEventIdempotency(step, dynamoDbClient, idempotencyTableName);
   const once = idempotency.wrap(logic);
   return middy<unknown, R>()
     .use(injectLambdaContext(logger, { resetKeys: true }))

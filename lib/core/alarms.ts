@@ -15,7 +15,11 @@ export interface FunctionAlarmThresholds {
   readonly p95Duration?: Duration;
 }
 
-/** 100 * part / whole over 5 minutes; MAX() keeps a quiet period from dividing by zero. */
+/**
+ * 100 * part / whole over 5 minutes. A quiet period (no invocations) has no data points,
+ * so the expression has none either and `treatMissingData: NOT_BREACHING` reads it as OK;
+ * MAX([part, whole]) only keeps the rate at or below 100 %.
+ */
 function percentOf(part: cloudwatch.IMetric, whole: cloudwatch.IMetric, label: string): cloudwatch.MathExpression {
   return new cloudwatch.MathExpression({
     expression: '100 * part / MAX([part, whole])',

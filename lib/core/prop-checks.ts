@@ -1,16 +1,36 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Token } from 'aws-cdk-lib';
+import { ValidationError } from 'aws-cdk-lib/core/lib/errors';
+import { IConstruct } from 'constructs';
 
-/** Fails synth with a message naming the fix when a duration prop is out of range. */
-export function checkDuration(path: string, name: string, value: Duration, min: Duration, max: Duration): void {
+/**
+ * A prop the construct cannot work with: CDK's own ValidationError, so the CLI shows the
+ * construct path with it. The message names the prop and what would be accepted.
+ */
+export function propError(scope: IConstruct, prop: string, message: string): ValidationError {
+  return new ValidationError(`InvalidProp:${prop}` as any, `${prop}: ${message}`, scope);
+}
+
+/** Fails synth naming the prop and its range when a duration is out of range (tokens are left alone). */
+export function checkDuration(scope: IConstruct, name: string, value: Duration | undefined, min: Duration, max: Duration): void {
+  if (value === undefined || value.isUnresolved()) return;
   const s = value.toSeconds();
   if (s < min.toSeconds() || s > max.toSeconds()) {
-    throw new Error(`${path}: ${name} must be between ${min.toHumanString()} and ${max.toHumanString()}, got ${value.toHumanString()}`);
+    throw propError(scope, name, `must be between ${min.toHumanString()} and ${max.toHumanString()}, got ${value.toHumanString()}`);
   }
 }
 
-/** Fails synth with a message naming the fix when a count prop is out of range. */
-export function checkInteger(path: string, name: string, value: number, min: number, max: number): void {
+/** Fails synth naming the prop and its range when a count is not an integer in range (tokens are left alone). */
+export function checkInteger(scope: IConstruct, name: string, value: number | undefined, min: number, max: number): void {
+  if (value === undefined || Token.isUnresolved(value)) return;
   if (!Number.isInteger(value) || value < min || value > max) {
-    throw new Error(`${path}: ${name} must be an integer from ${min} to ${max}, got ${value}`);
+    throw propError(scope, name, `must be an integer from ${min} to ${max}, got ${value}`);
+  }
+}
+
+/** Fails synth naming the prop when a number is outside [min, max] (tokens are left alone). */
+export function checkNumber(scope: IConstruct, name: string, value: number | undefined, min: number, max: number): void {
+  if (value === undefined || Token.isUnresolved(value)) return;
+  if (!Number.isFinite(value) || value < min || value > max) {
+    throw propError(scope, name, `must be a number from ${min} to ${max}, got ${value}`);
   }
 }

@@ -45,7 +45,7 @@ export class ReliableQueue extends Construct {
   constructor(scope: Construct, id: string, props: ReliableQueueProps) {
     super(scope, id);
     const maxReceiveCount = props.maxReceiveCount ?? 5;
-    checkInteger(this.node.path, 'maxReceiveCount', maxReceiveCount, 1, 1000);
+    checkInteger(this, 'maxReceiveCount', maxReceiveCount, 1, 1000);
     const common = {
       encryption: sqs.QueueEncryption.KMS,
       encryptionMasterKey: props.encryptionKey,
@@ -59,7 +59,9 @@ export class ReliableQueue extends Construct {
     this.queue = new sqs.Queue(this, 'Queue', {
       ...common,
       visibilityTimeout: Duration.seconds(props.consumerTimeout.toSeconds() * VISIBILITY_TIMEOUT_FACTOR),
-      retentionPeriod: Duration.days(4),
+      // The maximum: after a consumer outage longer than SQS's 4-day default, messages
+      // would expire without ever reaching the DLQ.
+      retentionPeriod: Duration.days(14),
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount },
     });
     addDeadLetterQueueAlarm(this, 'DeadLetterQueue', this.deadLetterQueue, props.alarmTopic);

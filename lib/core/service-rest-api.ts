@@ -18,7 +18,10 @@ export function createServiceRestApi(scope: Construct, props: ServiceRestApiProp
   const accessLogs = new logs.LogGroup(scope, 'AccessLogs', { retention: props.logRetention });
   const api = new apigw.RestApi(scope, 'Api', {
     description: props.description,
-    cloudWatchRole: true,
+    // API Gateway's CloudWatch role is one setting per account and region
+    // (AWS::ApiGateway::Account): a library must not own it. Execution logging needs it
+    // set once per account (README says how); access logs do not.
+    cloudWatchRole: false,
     deployOptions: {
       stageName: 'v1',
       tracingEnabled: true,

@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { bundleHandler } from '../harness/bundle-handler';
+import { bundleEntry } from '../harness/bundle-handler';
 import { startDynamoDbLocal, startFauxqs } from '../harness/emulator-processes';
 import {
   apiEvent, configureHandlerEnv, createBucket, createFanOut, createIdempotencyTable, createProductsTable,
@@ -44,7 +44,7 @@ export async function measureAwsCalls(): Promise<Array<{ operation: string; call
     });
 
     let counts: Counts = {};
-    const bundle = await bundleHandler(path.join(__dirname, 'instrumented-entry.ts'), path.join(__dirname, '.out', 'instrumented.js'));
+    const bundle = await bundleEntry(path.join(__dirname, 'instrumented-entry.ts'), path.join(__dirname, '.out', 'instrumented.js'));
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const mod = require(bundle.file);
     countCalls(mod.dynamoDbClient, 'DynamoDB', counts);

@@ -5,7 +5,7 @@ import { measureAwsCalls } from './aws-calls';
 import { BARE_HANDLERS } from './bare-handlers';
 import { measureSaga } from './saga-bench';
 import { measureWebhook } from './webhook-latency';
-import { bundleHandler } from '../harness/bundle-handler';
+import { bundleEntry } from '../harness/bundle-handler';
 
 /**
  * `npm run bench`: per handler, bundle size and module init time (median of fresh
@@ -38,11 +38,11 @@ async function main(): Promise<void> {
   for (const [handler, bareSource] of Object.entries(BARE_HANDLERS)) {
     const name = handler.replace('/', '.');
     const kitFile = path.join(OUT, `${name}.js`);
-    await bundleHandler(path.join(ROOT, 'functions', `${handler}.ts`), kitFile);
+    await bundleEntry(path.join(ROOT, 'functions', `${handler}.ts`), kitFile);
     const bareEntry = path.join(OUT, `${name}.bare.ts`);
     writeFileSync(bareEntry, bareSource);
     const bareFile = path.join(OUT, `${name}.bare.js`);
-    await bundleHandler(bareEntry, bareFile);
+    await bundleEntry(bareEntry, bareFile);
     const [size, bareSize] = [statSync(kitFile).size, statSync(bareFile).size];
     const [init, bareInit] = [initMs(kitFile), initMs(bareFile)];
     console.log(

@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { countCalls, type Counts } from './aws-calls';
 import { DEFAULT_PLAN, enrollmentTable, sagaInput } from '../enrollment-saga/enrollment-fixture';
-import { bundleHandler } from '../harness/bundle-handler';
+import { bundleEntry } from '../harness/bundle-handler';
 import { startDynamoDbLocal } from '../harness/emulator-processes';
 import { configureHandlerEnv, createIdempotencyTable, fakeContext, localClients } from '../harness/local-aws';
 
@@ -37,7 +37,7 @@ export async function measureSaga(n = 200): Promise<SagaBench> {
       SESSION_INTERVAL_DAYS: String(DEFAULT_PLAN.intervalDays),
       SESSION_TIME: DEFAULT_PLAN.time,
     });
-    const bundle = await bundleHandler(path.join(__dirname, 'saga-entry.ts'), path.join(__dirname, '.out', 'saga-entry.js'));
+    const bundle = await bundleEntry(path.join(__dirname, 'saga-entry.ts'), path.join(__dirname, '.out', 'saga-entry.js'));
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const mod = require(bundle.file);
     const counts: Counts = {};

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
 import { countCalls, type Counts } from './aws-calls';
-import { bundleHandler } from '../harness/bundle-handler';
+import { bundleEntry } from '../harness/bundle-handler';
 import { startDynamoDbLocal } from '../harness/emulator-processes';
 import { configureHandlerEnv, fakeContext, localClients } from '../harness/local-aws';
 import { startLocalSecretsManager } from '../harness/local-secrets-manager';
@@ -36,7 +36,7 @@ export async function measureWebhook(n = 300): Promise<WebhookBench> {
       SIGNING_SECRET_ARN: secrets.put('bench-signing', JSON.stringify({ current: SECRET })),
       AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
     });
-    const bundle = await bundleHandler(path.join(__dirname, 'payment-entry.ts'), path.join(__dirname, '.out', 'payment-entry.js'));
+    const bundle = await bundleEntry(path.join(__dirname, 'payment-entry.ts'), path.join(__dirname, '.out', 'payment-entry.js'));
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const mod = require(bundle.file);
     const counts: Counts = {};

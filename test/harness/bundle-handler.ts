@@ -2,7 +2,7 @@ import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { build } from 'esbuild';
-import { SERVICE_FUNCTION_BUNDLING as BUNDLING } from '../../lib/core/service-function';
+import { HANDLER_ESBUILD_OPTIONS, handlerAssetDir } from '../../lib/core/handler-bundling';
 
 const ROOT = path.join(__dirname, '..', '..');
 
@@ -13,22 +13,35 @@ export interface BundledHandler {
 }
 
 /**
- * Bundles a handler the way the construct does (CJS, node24, module-first main fields, the
- * SDK inside, minified) so tests run the exact artifact Lambda runs. Middy and fauxqs are
- * ESM-only, which jest's CommonJS mode cannot import from source; the bundle sidesteps that.
+ * The bundle the package ships for a handler (`functions/<service>/<handler>.ts` →
+ * `assets/bundles/<service>/<handler>/index.js`), built by jest's global setup exactly as
+ * `npx projen compile` builds it: tests run the very artifact Lambda runs. (Middy and
+ * fauxqs are ESM-only, which jest's CommonJS mode cannot import from source; the CJS
+ * bundle sidesteps that.)
  */
-export async function bundleHandler(entry: string, outfile?: string): Promise<BundledHandler> {
+export function shippedBundle(entry: string): BundledHandler {
+  const relative = path.relative(path.join(ROOT, 'functions'), path.isAbsolute(entry) ? entry : path.join(ROOT, entry));
+  const file = path.join(handlerAssetDir(relative.replace(/\.ts$/, ''), false), 'index.js');
+  return { file, bytes: statSync(file).size };
+}
+
+/** Kept for the tests' call sites: the shipped bundle of a handler source file. */
+export async function bundleHandler(entry: string): Promise<BundledHandler> {
+  return shippedBundle(entry);
+}
+
+/**
+ * Bundles a file that is not a handler (the bench's instrumented and bare entries) with
+ * the handlers' esbuild options, so it compares like with like.
+ */
+export async function bundleEntry(entry: string, outfile?: string): Promise<BundledHandler> {
   const file = outfile ?? path.join(mkdtempSync(path.join(tmpdir(), 'handler-bundle-')), `${path.basename(entry, '.ts')}.js`);
   await build({
+    ...HANDLER_ESBUILD_OPTIONS,
+    supported: { ...HANDLER_ESBUILD_OPTIONS.supported },
+    mainFields: [...HANDLER_ESBUILD_OPTIONS.mainFields],
     entryPoints: [path.isAbsolute(entry) ? entry : path.join(ROOT, entry)],
     outfile: file,
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    target: BUNDLING.target,
-    mainFields: BUNDLING.mainFields,
-    minify: BUNDLING.minify,
-    supported: supportedFromArgs(BUNDLING.esbuildArgs),
     logLevel: 'error',
   });
   return { file, bytes: statSync(file).size };
@@ -38,13 +51,4 @@ export async function bundleHandler(entry: string, outfile?: string): Promise<Bu
 export function loadHandler<T = any>(bundle: BundledHandler): T {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   return require(bundle.file).handler as T;
-}
-
-/** The construct's `--supported:<feature>` esbuild CLI flags, as esbuild API options. */
-function supportedFromArgs(args: Record<string, string | boolean>): Record<string, boolean> {
-  return Object.fromEntries(
-    Object.entries(args)
-      .filter(([flag]) => flag.startsWith('--supported:'))
-      .map(([flag, value]) => [flag.slice('--supported:'.length), String(value) === 'true']),
-  );
 }

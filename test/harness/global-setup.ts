@@ -1,9 +1,11 @@
 import { writeFileSync, mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { startDynamoDbLocal, startFauxqs, EMULATORS_FILE } from './emulator-processes';
+import { bundleHandlers } from '../../projenrc/bundle-handlers';
 
 /**
- * Starts the local engines once per jest run, on free ports, and publishes their
+ * Builds the handler bundles the package ships (only those older than their sources),
+ * then starts the local engines once per jest run, on free ports, and publishes their
  * endpoints (env for the workers, a file for tools). Teardown stops them.
  */
 export default async function globalSetup(): Promise<void> {
@@ -12,7 +14,7 @@ export default async function globalSetup(): Promise<void> {
     // fauxqs needs node:sqlite; Lambda runs Node 24. npm scripts put the `node` devDependency first on PATH.
     throw new Error(`Tests need Node >= 22.5 (Lambda runs 24), got ${process.version}: run them with 'npm test'`);
   }
-  const [dynamodb, fauxqs] = await Promise.all([startDynamoDbLocal(), startFauxqs()]);
+  const [dynamodb, fauxqs] = await Promise.all([startDynamoDbLocal(), startFauxqs(), bundleHandlers({ onlyOutdated: true })]);
   const endpoints = { dynamodb: dynamodb.endpoint, fauxqs: fauxqs.endpoint, pids: [dynamodb.pid, fauxqs.pid] };
   mkdirSync(path.dirname(EMULATORS_FILE), { recursive: true });
   writeFileSync(EMULATORS_FILE, JSON.stringify(endpoints));

@@ -3,10 +3,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
-import { resolveAlarmTopic } from '../core';
-import { EnrollmentSaga } from '../enrollment-saga';
-import { PaymentEvents, PaymentOutbox } from '../payment-outbox';
-import { ProductApi } from '../product-api';
+import { AlarmTopic, EnrollmentSaga, PaymentEvents, PaymentOutbox, ProductApi } from '../../lib';
 import { EnvironmentConfig, removalPolicyOf } from './environment-config';
 
 export interface EnvironmentStackProps extends StackProps {
@@ -23,7 +20,7 @@ export class EnvironmentStack extends Stack {
   constructor(scope: Construct, id: string, props: EnvironmentStackProps) {
     super(scope, id, props);
     const { config } = props;
-    this.alarmTopic = resolveAlarmTopic(this);
+    this.alarmTopic = new AlarmTopic(this, 'Alarms').topic;
     if (config.alarmEmail) this.alarmTopic.addSubscription(new subscriptions.EmailSubscription(config.alarmEmail));
     this.products = new ProductApi(this, 'Products', {
       alarmTopic: this.alarmTopic,
