@@ -12,7 +12,7 @@ import type { APIGatewayProxyEvent, Context, SQSEvent, SQSRecord } from 'aws-lam
 import { EMULATORS_FILE } from './emulator-processes';
 import { createLocalTable } from './local-table';
 import { IDEMPOTENCY_TABLE_SCHEMA } from '../../lib/core/tables';
-import { CHANGE_FANOUT_DEFINITION, PRODUCTS_TABLE_SCHEMA } from '../../lib/product-api/products-table-schema';
+import { CHANGE_FANOUT_DEFINITION, PRODUCTS_TABLE_SCHEMA } from '../../lib/product-api/contract';
 
 export const REGION = 'us-east-1';
 
@@ -99,7 +99,7 @@ export async function createFifoQueue(sqs: SQSClient, name: string, maxReceiveCo
 export async function createFanOut(
   clients: LocalClients,
   prefix: string,
-  queueNames: readonly string[] = CHANGE_FANOUT_DEFINITION.consumers,
+  queueNames: readonly string[] = ['writer', 'audit'],
 ): Promise<{ topicArn: string; queues: FifoQueue[] }> {
   const { TopicArn } = await clients.sns.send(new CreateTopicCommand({
     Name: `${prefix}-changes.fifo`,
