@@ -4,15 +4,19 @@ import { documentClient } from '../shared/clients/dynamodb';
 import { snsClient } from '../shared/clients/sns';
 import { MethodNotAllowedError, jsonResponse } from '../shared/errors';
 import { httpHandler } from '../shared/http-handler';
+import { ProductApiHandlers } from '../../lib/product-api/contract';
+import { readConfig } from '../shared/config';
 import { createLogger } from '../shared/logger';
 import { parseJsonBody, validate } from '../shared/validation';
 
-const logger = createLogger('product-api-accept');
+const contract = ProductApiHandlers.accept;
+const config = readConfig(contract.environment);
+const logger = createLogger(contract.serviceName);
 const services: AcceptServices = {
   db: documentClient,
   sns: snsClient,
-  tableName: process.env.PRODUCTS_TABLE_NAME ?? '',
-  topicArn: process.env.CHANGES_TOPIC_ARN ?? '',
+  tableName: config.PRODUCTS_TABLE_NAME,
+  topicArn: config.CHANGES_TOPIC_ARN,
 };
 
 /**

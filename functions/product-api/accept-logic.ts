@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
-import { PRODUCT_EVENT_SOURCE, ProductEvents, type ProductEventType } from './product-events';
+import { PRODUCT_EVENT_SOURCE, ProductEvents, type ProductEventType } from '../../lib/product-api/contract';
 import { PRODUCT_SK, isActive, productPk } from './product-item';
 import type { ChangePayload, ProductInput } from './product-schema';
 import { createEvent, type EventEnvelope } from '../shared/envelope';

@@ -2,12 +2,16 @@ import { applyChange, type ApplyServices } from './apply-logic';
 import { productChangeSchema, type ProductChange } from './product-schema';
 import { dynamoDbClient, documentClient } from '../shared/clients/dynamodb';
 import { createEventIdempotency } from '../shared/idempotency';
+import { ProductApiHandlers } from '../../lib/product-api/contract';
+import { readConfig } from '../shared/config';
 import { createLogger } from '../shared/logger';
 import { sqsBatchHandler } from '../shared/sqs-handler';
 
-const logger = createLogger('product-api-apply');
-const services: ApplyServices = { db: documentClient, tableName: process.env.PRODUCTS_TABLE_NAME ?? '' };
-const idempotency = createEventIdempotency('product-api-apply', dynamoDbClient);
+const contract = ProductApiHandlers.writer;
+const config = readConfig(contract.environment);
+const logger = createLogger(contract.serviceName);
+const services: ApplyServices = { db: documentClient, tableName: config.PRODUCTS_TABLE_NAME };
+const idempotency = createEventIdempotency(contract.serviceName, dynamoDbClient, config.IDEMPOTENCY_TABLE_NAME);
 
 // Keyed on eventId: a redelivered change returns the stored outcome without writing again.
 const applyOnce = idempotency.wrap(async (change: ProductChange) => {

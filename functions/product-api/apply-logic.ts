@@ -1,5 +1,5 @@
 import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { ProductEvents } from './product-events';
+import { ProductEvents } from '../../lib/product-api/contract';
 import { ACTIVE_PARTITION, PRODUCT_SK, changeVersion, namePartition, priceSortKey, productPk } from './product-item';
 import type { ProductChange } from './product-schema';
 import { isConditionFailure } from '../shared/dynamodb-conditions';

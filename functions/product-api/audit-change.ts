@@ -1,11 +1,15 @@
 import { auditChange, type AuditServices } from './audit-logic';
 import { productChangeSchema, type ProductChange } from './product-schema';
 import { s3Client } from '../shared/clients/s3';
+import { ProductApiHandlers } from '../../lib/product-api/contract';
+import { readConfig } from '../shared/config';
 import { createLogger } from '../shared/logger';
 import { sqsBatchHandler } from '../shared/sqs-handler';
 
-const logger = createLogger('product-api-audit');
-const services: AuditServices = { s3: s3Client, bucketName: process.env.AUDIT_BUCKET_NAME ?? '' };
+const contract = ProductApiHandlers.audit;
+const config = readConfig(contract.environment);
+const logger = createLogger(contract.serviceName);
+const services: AuditServices = { s3: s3Client, bucketName: config.AUDIT_BUCKET_NAME };
 
 /**
  * The auditor: one S3 object per change. The key is deterministic, so a redelivery rewrites

@@ -1,6 +1,7 @@
 import * as z from 'zod/mini';
 import { ACTIVE_PARTITION, centsKey, namePartition } from './product-item';
-import { MAX_PRICE } from './product-schema';
+import { signPageToken, openPageToken } from './page-token';
+import { MAX_PRICE, productNameSchema } from './product-schema';
 import { BadRequestError } from '../shared/errors';
 import { validate } from '../shared/validation';
 
@@ -15,7 +16,7 @@ const querySchema = z.object({
   limit: z.optional(z.string().check(z.regex(/^\d{1,3}$/, { message: 'must be an integer from 1 to 100' }))),
   minPrice: z.optional(z.string().check(z.regex(decimal, { message: 'must be a price with at most 2 decimals' }))),
   maxPrice: z.optional(z.string().check(z.regex(decimal, { message: 'must be a price with at most 2 decimals' }))),
-  name: z.optional(z.string().check(z.trim(), z.minLength(1), z.maxLength(200))),
+  name: z.optional(productNameSchema),
   nextToken: z.optional(z.string().check(z.maxLength(2048))),
 });
 
@@ -48,25 +49,22 @@ export function fingerprint(q: ListQuery): string {
   return q.kind === 'name' ? `name:${namePartition(q.name)}` : `price:${q.minCents}:${q.maxCents}`;
 }
 
-export function encodeNextToken(q: ListQuery, lastKey: Record<string, unknown>): string {
-  return Buffer.from(JSON.stringify({ k: lastKey, f: fingerprint(q) }), 'utf8').toString('base64url');
+/** A signed token (see page-token.ts) holding the page's last key and this query's fingerprint. */
+export function encodeNextToken(q: ListQuery, lastKey: Record<string, unknown>, key: Uint8Array): string {
+  return signPageToken(key, { k: lastKey, f: fingerprint(q) });
 }
 
 const PK_PATTERN = /^PRODUCT#[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
- * Decodes and checks a token: it must parse, carry this query's fingerprint, and hold
- * exactly the attributes of this index's key, inside this query's partition and range.
+ * Opens and checks a token: its mac must verify (so it is a token this API issued, unedited),
+ * and it must carry this query's fingerprint and exactly the attributes of this index's key,
+ * inside this query's partition and range. The structural checks stay behind the mac as
+ * a second line: a genuine token replayed against another query is refused by them.
  */
-export function decodeNextToken(q: ListQuery, token: string): Record<string, string> {
-  const invalid = () => new BadRequestError("Invalid query parameter 'nextToken'");
-  let decoded: any;
-  try {
-    if (!/^[A-Za-z0-9_-]+$/.test(token)) throw invalid();
-    decoded = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
-  } catch {
-    throw invalid();
-  }
+export function decodeNextToken(q: ListQuery, token: string, macKey: Uint8Array): Record<string, string> {
+  const invalid = () => new BadRequestError("Invalid query parameter 'nextToken': not a token this API issued for this query");
+  const decoded: any = openPageToken(macKey, token);
   if (typeof decoded !== 'object' || decoded === null || decoded.f !== fingerprint(q)) throw invalid();
   const key = decoded.k;
   if (typeof key !== 'object' || key === null || Array.isArray(key)) throw invalid();

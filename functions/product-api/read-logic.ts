@@ -6,6 +6,8 @@ import { NotFoundError } from '../shared/errors';
 export interface ReadServices {
   readonly db: DynamoDBDocumentClient;
   readonly tableName: string;
+  /** The key that signs and verifies page tokens; read only when a list pages. */
+  readonly pageTokenKey: () => Promise<Uint8Array>;
 }
 
 /** One active product, or 404 (deleted products are gone to readers). */
@@ -35,8 +37,9 @@ export async function listProducts(services: ReadServices, q: ListQuery): Promis
       ExpressionAttributeValues: { ':pk': namePartition(q.name) },
     });
   }
-  if (q.nextToken !== undefined) input.ExclusiveStartKey = decodeNextToken(q, q.nextToken);
+  if (q.nextToken !== undefined) input.ExclusiveStartKey = decodeNextToken(q, q.nextToken, await services.pageTokenKey());
   const page = await services.db.send(new QueryCommand(input));
   const items = (page.Items ?? []).filter(isActive).map(toPublicProduct);
-  return page.LastEvaluatedKey ? { items, nextToken: encodeNextToken(q, page.LastEvaluatedKey) } : { items };
+  if (!page.LastEvaluatedKey) return { items };
+  return { items, nextToken: encodeNextToken(q, page.LastEvaluatedKey, await services.pageTokenKey()) };
 }

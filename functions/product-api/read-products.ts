@@ -1,14 +1,29 @@
+import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { parseListQuery } from './list-query';
+import { cachedSecretKey } from './page-token';
 import { productIdSchema } from './product-schema';
 import { getProduct, listProducts, type ReadServices } from './read-logic';
 import { documentClient } from '../shared/clients/dynamodb';
+import { secretsManagerClient } from '../shared/clients/secrets-manager';
 import { jsonResponse } from '../shared/errors';
 import { httpHandler } from '../shared/http-handler';
+import { ProductApiHandlers } from '../../lib/product-api/contract';
+import { readConfig } from '../shared/config';
 import { createLogger } from '../shared/logger';
 import { validate } from '../shared/validation';
 
-const logger = createLogger('product-api-read');
-const services: ReadServices = { db: documentClient, tableName: process.env.PRODUCTS_TABLE_NAME ?? '' };
+const contract = ProductApiHandlers.read;
+const config = readConfig(contract.environment);
+const logger = createLogger(contract.serviceName);
+const services: ReadServices = {
+  db: documentClient,
+  tableName: config.PRODUCTS_TABLE_NAME,
+  // Read once per container (and hourly after), and only by a list that pages.
+  pageTokenKey: cachedSecretKey({
+    fetch: async () => (await secretsManagerClient.send(new GetSecretValueCommand({ SecretId: config.PAGE_TOKEN_SECRET_ARN }))).SecretString,
+    maxAgeMs: 3_600_000,
+  }),
+};
 
 /** GET /v1.0/products and GET /v1.0/products/{productId}, straight from DynamoDB. */
 export const handler = httpHandler(logger, async ({ event, correlationId }) => {

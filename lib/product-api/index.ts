@@ -1,3 +1,3 @@
 export * from './product-api';
 export * from './product-api-props';
-export * from './products-table-schema';
+export { ProductEvents, PRODUCT_EVENT_SOURCE, type ProductEventType } from './contract';

@@ -1,4 +1,3 @@
-import * as path from 'node:path';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -15,15 +14,14 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import {
   acknowledgeFindings, addApi5xxAlarm, addFunctionAlarms, createIdempotencyTable, createServiceKey, nagArn,
-  ReliableQueue, resolveAlarmTopic, ServiceFunction,
+  HandlerContract, ReliableQueue, resolveAlarmTopic, ServiceFunction,
 } from '../core';
 import { createAuditBucket } from './audit-bucket';
 import { ProductApiProps } from './product-api-props';
 import { ProductRestApi } from './product-rest-api';
 import { createProductsTable } from './product-tables';
-import { CHANGE_FANOUT_DEFINITION as FANOUT } from './products-table-schema';
+import { CHANGE_FANOUT_DEFINITION as FANOUT, ProductApiEnv as Env, ProductApiHandlers } from './contract';
 
-const HANDLERS = path.join(__dirname, '..', '..', 'functions', 'product-api');
 
 /**
  * A product catalogue service: an API-key REST API at `/v1.0/products` that reads
@@ -105,26 +103,39 @@ export class ProductApi extends Construct {
     this.auditQueue = auditQueue.queue;
     this.auditDeadLetterQueue = auditQueue.deadLetterQueue;
 
-    const fn = (fid: string, file: string, serviceName: string, environment: Record<string, string>, timeout?: Duration) =>
+    const fn = (fid: string, contract: HandlerContract, environment: Record<string, string>, timeout?: Duration) =>
       new ServiceFunction(this, fid, {
-        entry: path.join(HANDLERS, file),
-        serviceName,
+        contract,
         environment,
         logRetention,
         sourceMaps: props.sourceMaps,
         ...(timeout ? { timeout } : {}),
       });
-    this.readFunction = fn('ReadFunction', 'read-products.ts', 'product-api-read', { PRODUCTS_TABLE_NAME: this.table.tableName });
-    this.acceptFunction = fn('AcceptFunction', 'accept-change.ts', 'product-api-accept', {
-      PRODUCTS_TABLE_NAME: this.table.tableName,
-      CHANGES_TOPIC_ARN: topic.topicArn,
+    // Keys the HMAC of page tokens, so an edited `nextToken` is refused (400) instead of
+    // steering a query. Only the read function reads it.
+    const pageTokenSecret = new secretsmanager.Secret(this, 'PageTokenSecret', {
+      description: `${this.node.path}: HMAC key of the product list's page tokens`,
+      encryptionKey: key,
+      generateSecretString: { passwordLength: 64, excludePunctuation: true },
     });
-    this.writerFunction = fn('WriterFunction', 'apply-change.ts', 'product-api-writer', {
-      PRODUCTS_TABLE_NAME: this.table.tableName,
-      IDEMPOTENCY_TABLE_NAME: idempotencyTable.tableName,
+    acknowledgeFindings(pageTokenSecret, {
+      'AwsSolutions-SMG4': 'It only signs page tokens, which live for one listing; rotating it by hand (a new value) makes outstanding tokens 400 and read functions pick it up within the hour (README, ProductApi).',
+    });
+    this.readFunction = fn('ReadFunction', ProductApiHandlers.read, {
+      [Env.TABLE_NAME]: this.table.tableName,
+      [Env.PAGE_TOKEN_SECRET_ARN]: pageTokenSecret.secretArn,
+    });
+    pageTokenSecret.grantRead(this.readFunction);
+    this.acceptFunction = fn('AcceptFunction', ProductApiHandlers.accept, {
+      [Env.TABLE_NAME]: this.table.tableName,
+      [Env.TOPIC_ARN]: topic.topicArn,
+    });
+    this.writerFunction = fn('WriterFunction', ProductApiHandlers.writer, {
+      [Env.TABLE_NAME]: this.table.tableName,
+      [Env.IDEMPOTENCY_TABLE_NAME]: idempotencyTable.tableName,
     }, consumerTimeout);
-    this.auditFunction = fn('AuditFunction', 'audit-change.ts', 'product-api-audit', {
-      AUDIT_BUCKET_NAME: this.auditBucket.bucketName,
+    this.auditFunction = fn('AuditFunction', ProductApiHandlers.audit, {
+      [Env.AUDIT_BUCKET_NAME]: this.auditBucket.bucketName,
     }, consumerTimeout);
 
     this.table.grantReadData(this.readFunction);

@@ -2,7 +2,7 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
-import { PRODUCTS_TABLE_SCHEMA } from './products-table-schema';
+import { PRODUCTS_TABLE_SCHEMA } from './contract';
 import { secureTableSettings } from '../core/tables';
 
 const S = dynamodb.AttributeType.STRING;

@@ -3,7 +3,11 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { snapshotOf, testApp, testStack } from './test-app';
+import { productInputSchema } from '../../functions/product-api/product-schema';
 import { ProductApi } from '../../lib';
+import { PRODUCT_TEXT_RULES, ProductApiEnv } from '../../lib/product-api/contract';
+
+const validates = (schema: any, input: unknown) => !(schema['~standard'].validate(input).issues?.length);
 
 function synth(props?: ConstructorParameters<typeof ProductApi>[2]): { stack: Stack; products: ProductApi; template: Template } {
   const stack = testStack();
@@ -68,7 +72,68 @@ describe('ProductApi', () => {
     const keys = template.findResources('AWS::ApiGateway::ApiKey');
     const value = JSON.stringify((Object.values(keys)[0] as any).Properties.Value);
     expect(value).toContain('{{resolve:secretsmanager:');
-    template.resourceCountIs('AWS::SecretsManager::Secret', 1);
+  });
+
+  test('page tokens: the read function gets the HMAC secret by ARN, and may read it', () => {
+    const secrets = template.findResources('AWS::SecretsManager::Secret', { Properties: { Description: Match.stringLikeRegexp('page tokens') } });
+    const [secretId] = Object.keys(secrets);
+    expect(secretId).toBeDefined();
+    expect((secrets[secretId] as any).Properties.KmsKeyId).toBeDefined();
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ [ProductApiEnv.PAGE_TOKEN_SECRET_ARN]: { Ref: secretId } }) },
+    });
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: Match.arrayWith(['secretsmanager:GetSecretValue']), Resource: { Ref: secretId } })]) },
+    });
+  });
+
+  describe('the gateway model and the handler give one verdict on names and descriptions', () => {
+    const model = Object.values(template.findResources('AWS::ApiGateway::Model'))[0] as any;
+    const schema = model.Properties.Schema;
+    const gateway = (flags: string) => (body: Record<string, unknown>) =>
+      (['name', 'description'] as const).every((field) =>
+        typeof body[field] !== 'string' || new RegExp(schema.properties[field].pattern, flags).test(body[field] as string));
+    const handler = (body: Record<string, unknown>) => validates(productInputSchema, body);
+    const base = { name: 'Teapot', price: 10, currency: 'GBP' };
+    const corpus: Array<[string, Record<string, unknown>, boolean]> = [
+      ['plain', base, true],
+      ['accents', { ...base, name: 'Crème brûlée' }, true],
+      ['CJK', { ...base, name: '茶壶', description: '景德镇瓷器' }, true],
+      ['emoji', { ...base, name: 'Tea \u{1F375}', description: '\u{1F600}\u{1F468}\u200D\u{1F469}' }, true],
+      ['200 emoji', { ...base, name: '\u{1F375}'.repeat(200) }, true],
+      ['201 emoji', { ...base, name: '\u{1F375}'.repeat(201) }, false],
+      ['200 letters', { ...base, name: 'n'.repeat(200) }, true],
+      ['201 letters', { ...base, name: 'n'.repeat(201) }, false],
+      ['padded name', { ...base, name: '  Teapot\u00a0' }, true],
+      ['blank name', { ...base, name: '   ' }, false],
+      ['blank Unicode spaces', { ...base, name: '\u3000\u00a0\u2003' }, false],
+      ['empty name', { ...base, name: '' }, false],
+      ['NUL', { ...base, name: 'a\u0000' }, false],
+      ['ESC', { ...base, name: '\u001b[31m' }, false],
+      ['DEL', { ...base, name: 'a\u007f' }, false],
+      ['C1', { ...base, name: 'a\u009b' }, false],
+      ['tab in name', { ...base, name: 'a\tb' }, false],
+      ['lone high surrogate', { ...base, name: 'a\ud800' }, false],
+      ['lone low surrogate', { ...base, name: '\udfffa' }, false],
+      ['reversed pair', { ...base, name: 'a\ude00\ud83d' }, false],
+      ['multi-line description', { ...base, description: 'one\ntwo\r\n\tthree' }, true],
+      ['description of 2000', { ...base, description: 'd'.repeat(2000) }, true],
+      ['description of 2001', { ...base, description: 'd'.repeat(2001) }, false],
+      ['NUL in description', { ...base, description: 'a\u0000' }, false],
+      ['lone surrogate in description', { ...base, description: '\ud83d' }, false],
+      ['vertical tab in description', { ...base, description: 'a\u000bb' }, false],
+    ];
+    test.each(corpus)('%s', (_label, body, valid) => {
+      expect(handler(body)).toBe(valid);
+      // UTF-16 code units (ECMAScript without `u`) and code points (`u`, like java.util.regex).
+      expect(gateway('')(body)).toBe(valid);
+      expect(gateway('u')(body)).toBe(valid);
+    });
+
+    test('the model holds the contract patterns themselves', () => {
+      expect(schema.properties.name.pattern).toBe(PRODUCT_TEXT_RULES.namePattern);
+      expect(schema.properties.description.pattern).toBe(PRODUCT_TEXT_RULES.descriptionPattern);
+    });
   });
 
   test('throttle and quota props reach the usage plan', () => {
@@ -194,7 +259,7 @@ describe('ProductApi', () => {
   });
 
   test('invalid maxReceiveCount fails at synth with a message', () => {
-    expect(() => synth({ maxReceiveCount: 0 })).toThrow(/maxReceiveCount must be an integer from 1 to 1000/);
+    expect(() => synth({ maxReceiveCount: 0 })).toThrow(/maxReceiveCount: must be an integer from 1 to 1000/);
   });
 
   test('consumerTimeout sets the visibility timeout to 6x', () => {

@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { ProductApiHandlers } from '../../lib/product-api/contract';
 import { ProductApiFixture, changeEnvelope, recordFor, setupProductApi } from './product-fixture';
 
 /** The writer applies each change once and never lets an older change overwrite a newer one. */
 describe('apply-change: duplicates and ordering', () => {
   let f: ProductApiFixture;
   beforeAll(async () => { f = await setupProductApi('ordering'); });
+  afterAll(async () => { await f?.stop(); });
 
   const getItem = async (productId: string) =>
     (await f.clients.doc.send(new GetCommand({ TableName: f.tableName, Key: { PK: `PRODUCT#${productId}`, SK: 'METADATA' } }))).Item;
@@ -31,7 +33,7 @@ describe('apply-change: duplicates and ordering', () => {
     // Exactly one idempotency record (this is the file's first event), completed, with the outcome.
     const { Items } = await f.clients.doc.send(new ScanCommand({ TableName: f.idempotencyTableName }));
     expect(Items).toHaveLength(1);
-    expect(Items![0].id).toMatch(/^product-api-apply#/);
+    expect(Items![0].id.startsWith(`${ProductApiHandlers.writer.serviceName}#`)).toBe(true);
     expect(Items![0].status).toBe('COMPLETED');
     expect(Items![0].data).toEqual({ outcome: 'applied', changeVersion: `000000000001000#${created.eventId}` });
   });

@@ -1,13 +1,16 @@
-import { ProductApiFixture, parse, setupProductApi } from './product-fixture';
+import { ProductApiFixture, parse, setupProductApi, signToken } from './product-fixture';
 import { receive } from '../harness/local-aws';
 
 /** Malformed and hostile requests get a 4xx problem body, never a 5xx, and publish nothing. */
 describe('hostile input', () => {
   let f: ProductApiFixture;
-  beforeAll(async () => { f = await setupProductApi('hostile'); });
+  const pageTokenSecret = 'hostile-input-page-token-secret-0123456789abcdef';
+  beforeAll(async () => { f = await setupProductApi('hostile', { pageTokenSecret }); });
 
   const valid = { name: 'Teapot', price: 10, currency: 'GBP' };
-  const token = (k: unknown, fp: string) => Buffer.from(JSON.stringify({ k, f: fp })).toString('base64url');
+  // Tokens with a genuine mac over a hostile payload: the checks behind the mac still hold.
+  const token = (k: unknown, fp: string) => signToken({ pageTokenSecret }, { k, f: fp });
+  const unsigned = (k: unknown, fp: string) => Buffer.from(JSON.stringify({ k, f: fp })).toString('base64url');
   const pid = '0b7f8c4e-2f7a-4c1e-9a55-3d2c1b0a9f8e';
   const priceKey = { PK: `PRODUCT#${pid}`, SK: 'METADATA', GSI1_PK: 'PRODUCT#ACTIVE', GSI1_SK: `000000001500#${pid}` };
 
@@ -40,10 +43,38 @@ describe('hostile input', () => {
     ['long currency', { ...valid, currency: 'GBPX' }, 'currency'],
     ['unknown field', { ...valid, isAdmin: true }, 'isAdmin'],
     ['prototype pollution', '{"name":"x","price":1,"currency":"GBP","__proto__":{"admin":true}}', undefined],
+    // Control characters and unpaired surrogates: stored, they poison the writer (DynamoDB
+    // refuses a lone surrogate after the 202) and the audit trail.
+    ['NUL in the name', { ...valid, name: 'Tea\u0000pot' }, 'name'],
+    ['ESC in the name', { ...valid, name: '\u001b[31mTeapot' }, 'name'],
+    ['DEL in the name', { ...valid, name: 'Teapot\u007f' }, 'name'],
+    ['C1 control in the name', { ...valid, name: 'Tea\u0085pot' }, 'name'],
+    ['line feed in the name', { ...valid, name: 'Tea\npot' }, 'name'],
+    ['lone high surrogate in the name', { ...valid, name: 'Tea\ud800pot' }, 'name'],
+    ['lone low surrogate in the name', { ...valid, name: '\udc00Teapot' }, 'name'],
+    ['surrogate pair reversed in the name', { ...valid, name: 'Tea\ude00\ud83dpot' }, 'name'],
+    ['lone surrogate as raw JSON escape', '{"name":"Tea\\ud800","price":1,"currency":"GBP"}', 'name'],
+    ['NUL in the description', { ...valid, description: 'Fine\u0000china' }, 'description'],
+    ['ESC in the description', { ...valid, description: 'Fine \u001b[2J china' }, 'description'],
+    ['DEL in the description', { ...valid, description: 'Fine china\u007f' }, 'description'],
+    ['lone surrogate in the description', { ...valid, description: 'Fine \ud83d china' }, 'description'],
+    ['name of 201 emoji', { ...valid, name: '\u{1F375}'.repeat(201) }, 'name'],
+    ['blank name of Unicode spaces', { ...valid, name: '\u00a0\u3000\u2003' }, 'name'],
   ];
 
   test.each(badBodies)('POST with %s → 400', async (_label, body, field) => {
     await expectProblem(await f.accept({ method: 'POST', body }) as any, 400, field);
+  });
+
+  test('a control character is named with its code point and position', async () => {
+    const res = await f.accept({ method: 'POST', body: { ...valid, name: 'Tea\u001bpot' } });
+    expect(parse(res).error.message).toBe("Invalid body field 'name': must not contain control characters (U+001B at character 4)");
+    const surrogate = await f.accept({ method: 'POST', body: { ...valid, description: '\u{1F375} \ud800' } });
+    expect(parse(surrogate).error.message).toBe("Invalid body field 'description': must not contain an unpaired surrogate (U+D800 at character 3)");
+  });
+
+  test('PUT with a control character in the name on a well-formed id → 400', async () => {
+    await expectProblem(await f.accept({ method: 'PUT', productId: pid, body: { ...valid, name: 'Tea\u0000' } }) as any, 400, 'name');
   });
 
   test('PUT with a bad body on a well-formed id → 400', async () => {
@@ -90,13 +121,18 @@ describe('hostile input', () => {
     ['token with a non-string key', { nextToken: token({ ...priceKey, SK: { S: 'METADATA' } }, 'price:0:100000000') }, 'nextToken'],
     ['token for another name', { name: 'teapot', nextToken: token({ PK: priceKey.PK, SK: 'METADATA', GSI2_PK: 'NAME#secret' }, 'name:NAME#secret') }, 'nextToken'],
     ['price token on a name query', { name: 'teapot', nextToken: token(priceKey, 'price:0:100000000') }, 'nextToken'],
+    ['unsigned token (the old format)', { nextToken: unsigned(priceKey, 'price:0:100000000') }, 'nextToken'],
+    ['token signed with another key', { nextToken: signToken({ pageTokenSecret: 'another-secret-0123456789abcdef-0123' }, { k: priceKey, f: 'price:0:100000000' }) }, 'nextToken'],
+    ['token with an empty mac', { nextToken: `${unsigned(priceKey, 'price:0:100000000')}.` }, 'nextToken'],
+    ['name query with a control character', { name: 'tea\u001bpot' }, 'name'],
+    ['name query with a lone surrogate', { name: 'tea\ud800' }, 'name'],
   ];
 
   test.each(badQueries)('list with %s → 400', async (_label, query, field) => {
     await expectProblem(await f.read({ method: 'GET', query }) as any, 400, field);
   });
 
-  test('a well-formed token for this very query is accepted', async () => {
+  test('a signed, well-formed token for this very query is accepted', async () => {
     const res = await f.read({ method: 'GET', query: { nextToken: token(priceKey, 'price:0:100000000') } });
     expect(res.statusCode).toBe(200);
   });
@@ -109,6 +145,7 @@ describe('hostile input', () => {
   });
 
   afterAll(async () => {
+    await f?.stop();
     // Nothing above was valid, so nothing may have been published.
     expect(await receive(f.clients.sqs, f.writer.url, 10, 1)).toEqual([]);
     expect(await receive(f.clients.sqs, f.audit.url, 10, 1)).toEqual([]);

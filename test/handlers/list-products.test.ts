@@ -21,6 +21,7 @@ describe('read-products: listing', () => {
     records.push(recordFor(changeEnvelope({ eventType: 'ProductDeleted', productId: ids.gone, acceptedAt: 2 })));
     expect((await f.apply({ Records: records })).batchItemFailures).toEqual([]);
   });
+  afterAll(async () => { await f?.stop(); });
 
   async function listAll(query: Record<string, string>): Promise<{ pages: number; items: any[] }> {
     const items: any[] = [];
@@ -72,5 +73,74 @@ describe('read-products: listing', () => {
     expect(first.nextToken).toBeDefined();
     expect((await f.read({ method: 'GET', query: { nextToken: first.nextToken } })).statusCode).toBe(400);
     expect((await f.read({ method: 'GET', query: { name: 'gizmo', nextToken: first.nextToken } })).statusCode).toBe(400);
+  });
+
+  describe('nextToken is tamper-evident', () => {
+    // A genuine token after the first two products by price (Widget 5, Gadget 10.5).
+    let genuine: string;
+    let payload: string;
+    let mac: string;
+    let value: { k: Record<string, string>; f: string };
+    beforeAll(async () => {
+      const first = parse(await f.read({ method: 'GET', query: { limit: '2' } }));
+      genuine = first.nextToken;
+      [payload, mac] = genuine.split('.');
+      value = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
+      expect(value.k).toMatchObject({ PK: `PRODUCT#${ids.b}`, GSI1_SK: `000000001050#${ids.b}` });
+    });
+
+    const reEncoded = (v: unknown) => Buffer.from(JSON.stringify(v), 'utf8').toString('base64url');
+    const expect400 = async (nextToken: string) => {
+      const res = await f.read({ method: 'GET', query: { limit: '2', nextToken } });
+      expect(res.statusCode).toBe(400);
+      const body = parse(res);
+      expect(body.error.message).toContain('nextToken');
+      expect(body.error.correlationId).toBe(res.headers?.['x-correlation-id']);
+    };
+
+    test('the genuine token pages on from where the first page stopped', async () => {
+      const second = parse(await f.read({ method: 'GET', query: { limit: '2', nextToken: genuine } }));
+      expect(second.items.map((p: any) => p.productId)).toEqual([ids.c, ids.d]);
+    });
+
+    test('the price key moved by a cent → 400', async () => {
+      const moved = { ...value, k: { ...value.k, GSI1_SK: `000000001051#${ids.b}` } };
+      await expect400(`${reEncoded(moved)}.${mac}`);
+    });
+
+    test("another product's id → 400", async () => {
+      const other = { ...value, k: { ...value.k, PK: `PRODUCT#${ids.d}`, GSI1_SK: `000000003000#${ids.d}` } };
+      await expect400(`${reEncoded(other)}.${mac}`);
+    });
+
+    test('truncated → 400', async () => {
+      await expect400(genuine.slice(0, -1));
+      await expect400(genuine.slice(0, genuine.indexOf('.')));
+      await expect400(genuine.slice(1));
+    });
+
+    test('re-encoded (same JSON, other spelling) → 400', async () => {
+      const standardBase64 = Buffer.from(payload, 'base64url').toString('base64');
+      await expect400(`${standardBase64}.${mac}`);
+      await expect400(`${reEncoded(JSON.parse(JSON.stringify({ f: value.f, k: value.k })))}.${mac}`);
+      // The mac's last character carries 2 unused bits: a non-canonical spelling is refused.
+      const last = mac.charCodeAt(mac.length - 1);
+      const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+      const sibling = alphabet[alphabet.indexOf(String.fromCharCode(last)) ^ 1];
+      await expect400(`${payload}.${mac.slice(0, -1)}${sibling}`);
+    });
+
+    test('a mac copied from another genuine token → 400', async () => {
+      const other = parse(await f.read({ method: 'GET', query: { limit: '1' } })).nextToken as string;
+      expect(other.split('.')[1]).not.toBe(mac);
+      await expect400(`${payload}.${other.split('.')[1]}`);
+    });
+
+    test('the key is read from the secret once per container, not per request', async () => {
+      const before = f.secrets.reads();
+      for (let i = 0; i < 3; i++) await f.read({ method: 'GET', query: { limit: '2', nextToken: genuine } });
+      expect(f.secrets.reads()).toBe(before);
+      expect(before).toBe(1);
+    });
   });
 });

@@ -12,6 +12,7 @@ describe('apply-change: poison records', () => {
     f = await setupProductApi('poison');
     queue = await createFifoQueue(f.clients.sqs, uniqueName('poison-direct'), 3);
   });
+  afterAll(async () => { await f?.stop(); });
 
   const getItem = async (productId: string) =>
     (await f.clients.doc.send(new GetCommand({ TableName: f.tableName, Key: { PK: `PRODUCT#${productId}`, SK: 'METADATA' } }))).Item;

@@ -8,6 +8,7 @@ import { ProductApiFixture, deliverAll, parse, setupProductApi } from './product
 describe('product API end to end', () => {
   let f: ProductApiFixture;
   beforeAll(async () => { f = await setupProductApi('flow'); });
+  afterAll(async () => { await f?.stop(); });
 
   test('create, update, delete flow through the topic, the writer and the auditor', async () => {
     const correlationId = 'flow-test-correlation-1';

@@ -1,11 +1,13 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { APIGatewayProxyResult, SQSBatchResponse, SQSEvent, APIGatewayProxyEvent } from 'aws-lambda';
+import { signPageToken } from '../../functions/product-api/page-token';
 import { BundledHandler, bundleHandler, loadHandler } from '../harness/bundle-handler';
 import {
   FifoQueue, LocalClients, apiEvent, ApiRequest, configureHandlerEnv, createBucket, createFanOut,
   createIdempotencyTable, createProductsTable, deleteMessages, fakeContext, localClients, receiveAtLeast,
   toSqsEvent, uniqueName, sqsRecord,
 } from '../harness/local-aws';
+import { LocalSecretsManager, startLocalSecretsManager } from '../harness/local-secrets-manager';
 
 type HttpFn = (event: APIGatewayProxyEvent, context: any) => Promise<APIGatewayProxyResult>;
 type SqsFn = (event: SQSEvent, context: any) => Promise<SQSBatchResponse>;
@@ -23,13 +25,23 @@ export interface ProductApiFixture {
   writer: FifoQueue;
   audit: FifoQueue;
   bundles: Record<HandlerName, BundledHandler>;
+  /** Serves the page token secret (GetSecretValue) to the read handler. */
+  secrets: LocalSecretsManager;
+  /** The page token secret's value: the HMAC key of `nextToken`. */
+  pageTokenSecret: string;
   read: (req: ApiRequest) => Promise<APIGatewayProxyResult>;
   accept: (req: ApiRequest) => Promise<APIGatewayProxyResult>;
   apply: (event: SQSEvent) => Promise<SQSBatchResponse>;
   auditFn: (event: SQSEvent) => Promise<SQSBatchResponse>;
+  stop: () => Promise<void>;
 }
 
-export async function setupProductApi(prefix: string): Promise<ProductApiFixture> {
+export interface FixtureOptions {
+  /** The page token secret's value; random by default. */
+  readonly pageTokenSecret?: string;
+}
+
+export async function setupProductApi(prefix: string, options: FixtureOptions = {}): Promise<ProductApiFixture> {
   const clients = localClients();
   const name = uniqueName(prefix);
   const tableName = `${name}-products`;
@@ -39,7 +51,11 @@ export async function setupProductApi(prefix: string): Promise<ProductApiFixture
   await createIdempotencyTable(clients.ddb, idempotencyTableName);
   await createBucket(clients.s3, bucketName);
   const { topicArn, queues: [writer, audit] } = await createFanOut(clients, name, ['writer', 'audit']);
+  const secrets = await startLocalSecretsManager();
+  const pageTokenSecret = options.pageTokenSecret ?? randomBytes(32).toString('hex');
   configureHandlerEnv({
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
+    PAGE_TOKEN_SECRET_ARN: secrets.put(`${name}-page-token`, pageTokenSecret),
     PRODUCTS_TABLE_NAME: tableName,
     IDEMPOTENCY_TABLE_NAME: idempotencyTableName,
     CHANGES_TOPIC_ARN: topicArn,
@@ -60,10 +76,13 @@ export async function setupProductApi(prefix: string): Promise<ProductApiFixture
     writer,
     audit,
     bundles,
+    secrets,
+    pageTokenSecret,
     read: (req) => readFn(apiEvent(req), fakeContext('read-products')),
     accept: (req) => acceptFn(apiEvent(req), fakeContext('accept-change')),
     apply: (event) => applyFn(event, fakeContext('apply-change')),
     auditFn: (event) => auditFn(event, fakeContext('audit-change')),
+    stop: () => secrets.stop(),
   };
 }
 
@@ -101,5 +120,9 @@ export function changeEnvelope(o: ChangeOptions) {
 
 export const recordFor = (envelope: { payload: { productId: string } }, messageId?: string) =>
   sqsRecord(JSON.stringify(envelope), envelope.payload.productId, messageId);
+
+/** Signs a page token with the fixture's secret, as the read handler would. */
+export const signToken = (f: Pick<ProductApiFixture, 'pageTokenSecret'>, value: unknown) =>
+  signPageToken(Buffer.from(f.pageTokenSecret, 'utf8'), value);
 
 export const parse = (r: APIGatewayProxyResult) => (r.body ? JSON.parse(r.body) : undefined);
