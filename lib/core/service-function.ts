@@ -1,11 +1,13 @@
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { Duration } from 'aws-cdk-lib';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { BundlingOptions, NodejsFunction, NodejsFunctionProps } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { HANDLER_SOURCES_DIR, handlerAssetDir, SERVICE_FUNCTION_BUNDLING } from './handler-bundling';
+import { createLogGroup } from './encryption';
 import { acknowledgeFindings } from './nag';
 import { propError } from './prop-checks';
 
@@ -51,6 +53,11 @@ export interface ServiceFunctionProps extends Omit<NodejsFunctionProps, 'entry' 
    * @default false
    */
   readonly sourceMaps?: boolean;
+  /**
+   * Customer-managed key for the function's log group.
+   * @default - CloudWatch Logs' own encryption
+   */
+  readonly logEncryptionKey?: kms.IKey;
 }
 
 /**
@@ -65,11 +72,12 @@ export class ServiceFunction extends NodejsFunction {
   constructor(scope: Construct, id: string, props: ServiceFunctionProps) {
     // Our logRetention sets the retention of an explicit log group; NodejsFunction's own
     // (deprecated) logRetention would add a custom resource, so it is not passed on.
-    const { contract, logLevel, logRetention, sourceMaps: sourceMapsProp, environment, ...functionProps } = props;
+    const { contract, logLevel, logRetention, logEncryptionKey, sourceMaps: sourceMapsProp, environment, ...functionProps } = props;
     checkEnvironment(scope, id, contract, environment);
     const sourceMaps = sourceMapsProp ?? false;
-    const logGroup = props.logGroup ?? new logs.LogGroup(scope, `${id}LogGroup`, {
+    const logGroup = props.logGroup ?? createLogGroup(scope, `${id}LogGroup`, {
       retention: logRetention ?? logs.RetentionDays.THREE_MONTHS,
+      encryptionKey: logEncryptionKey,
     });
     super(scope, id, {
       runtime: lambda.Runtime.NODEJS_24_X,
@@ -93,6 +101,16 @@ export class ServiceFunction extends NodejsFunction {
       'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]':
         'AWSLambdaBasicExecutionRole is the managed policy AWS documents for a function writing its own logs.',
       'AwsSolutions-IAM5[Resource::*]': 'X-Ray PutTraceSegments/PutTelemetryRecords have no resource-level permissions.',
+      ...bothPacks('LambdaInsideVPC', 'The function calls only AWS APIs (TLS, SigV4) and, for webhooks, the public internet; ' +
+        'it reaches no private network resource. A VPC would add NAT or endpoint cost and cold-start ENIs for no isolation gain.'),
+      ...bothPacks('IAMNoInlinePolicy', 'CDK grants write the role\'s least-privilege statements, scoped to this construct\'s ' +
+        'resources, as the role\'s own policy; a managed policy would be a separate, attachable object that no other role should get.'),
+      'NIST.800.53.R5-LambdaConcurrency': 'Reserved concurrency would carve a fixed share out of the account\'s pool per function; ' +
+        'the constructs bound load where it arrives (API throttling and usage plans, SQS event source maxConcurrency) and the ' +
+        'functions are exposed for users who reserve capacity.',
+      'NIST.800.53.R5-LambdaDLQ': 'Nothing invokes these functions asynchronously without its own failure path: SQS sources redrive ' +
+        'to their DLQ, stream sources have an on-failure destination, API and Step Functions calls are synchronous, and schedules ' +
+        'carry their own DLQ.',
     });
   }
 }
@@ -130,4 +148,9 @@ Pick<NodejsFunctionProps, 'code' | 'handler' | 'entry' | 'bundling'> {
       '(a published package always has them; this is a source checkout that was never compiled)');
   }
   return { code: lambda.Code.fromAsset(dir), handler: 'index.handler' };
+}
+
+/** The same finding as the NIST 800-53 R5 and PCI DSS 3.2.1 packs name it. */
+function bothPacks(rule: string, reason: string): Record<string, string> {
+  return { [`NIST.800.53.R5-${rule}`]: reason, [`PCI.DSS.321-${rule}`]: reason };
 }
