@@ -141,7 +141,8 @@ const bundleTask = project.addTask('bundle:handlers', {
 });
 project.compileTask.prependSpawn(bundleTask);
 project.package.setScript('prepack', 'npx projen compile');
-project.postCompileTask.exec('typedoc --options typedoc.json');
+// API.md: the reference of the public API (lib/index.ts), from the doc comments.
+project.postCompileTask.exec('typedoc --options typedoc.json --logLevel Error && cp .tmp/api/README.md API.md');
 
 // npm ci failed on a lockfile missing optional @unrs/resolver-binding-* packages (from
 // eslint's import resolver); pinning unrs-resolver makes the lockfile complete.
@@ -154,10 +155,11 @@ new TextFile(project, 'jest.config.js', {
   lines: [`// ${PROJEN_MARKER}`, `module.exports = ${JSON.stringify(project.jest!.config, null, 2)};`],
 });
 
-project.addTask('synth:dev', {
+const synthDev = project.addTask('synth:dev', {
   description: "Synthesize the example app's dev stack (offline: no AWS credentials, no Docker)",
-  exec: 'cdk synth -c env=dev --quiet',
 });
+synthDev.exec('tsx projenrc/bundle-handlers.ts --only-outdated');
+synthDev.exec('cdk synth -c env=dev --quiet');
 project.addTask('bench', {
   description: 'Bundle size, init time, synth time and AWS calls per operation',
   exec: 'tsx test/bench/run.ts',

@@ -35,6 +35,7 @@ export async function bundleHandlers(options: { onlyOutdated?: boolean } = {}): 
     const dir = handlerAssetDir(entry, sourceMaps);
     const result = await build({
       ...HANDLER_ESBUILD_OPTIONS,
+      alias: { ...HANDLER_ESBUILD_OPTIONS.alias },
       supported: { ...HANDLER_ESBUILD_OPTIONS.supported },
       mainFields: [...HANDLER_ESBUILD_OPTIONS.mainFields],
       entryPoints: [path.join(HANDLER_SOURCES_DIR, `${entry}.ts`)],

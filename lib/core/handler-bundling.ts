@@ -27,6 +27,9 @@ export function handlerAssetDir(entry: string, sourceMaps: boolean): string {
  */
 export const HANDLER_ESBUILD_OPTIONS = {
   bundle: true,
+  // Powertools idempotency's full JMESPath interpreter → a dotted-field-path evaluator
+  // (functions/shared/jmespath-lite): -23 KB in every idempotent handler.
+  alias: { '@aws-lambda-powertools/jmespath': './functions/shared/jmespath-lite' },
   platform: 'node',
   format: 'cjs',
   target: 'node24',
@@ -47,3 +50,8 @@ export const SERVICE_FUNCTION_BUNDLING = {
   target: HANDLER_ESBUILD_OPTIONS.target,
   esbuildArgs: { '--supported:dynamic-import': 'false' },
 };
+
+/** The alias as an esbuild CLI flag, for NodejsFunction bundling (run from the package root). */
+export function aliasArgs(root: string): Record<string, string> {
+  return Object.fromEntries(Object.entries(HANDLER_ESBUILD_OPTIONS.alias).map(([from, to]) => [`--alias:${from}`, `${root}/${to.replace(/^\.\//, '')}`]));
+}

@@ -6,7 +6,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { BundlingOptions, NodejsFunction, NodejsFunctionProps } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { HANDLER_SOURCES_DIR, handlerAssetDir, SERVICE_FUNCTION_BUNDLING } from './handler-bundling';
+import { aliasArgs, HANDLER_SOURCES_DIR, handlerAssetDir, SERVICE_FUNCTION_BUNDLING } from './handler-bundling';
 import { createLogGroup } from './encryption';
 import { acknowledgeFindings } from './nag';
 import { propError } from './prop-checks';
@@ -136,6 +136,7 @@ Pick<NodejsFunctionProps, 'code' | 'handler' | 'entry' | 'bundling'> {
       entry: path.join(HANDLER_SOURCES_DIR, `${contract.entry}.ts`),
       bundling: {
         ...SERVICE_FUNCTION_BUNDLING,
+        esbuildArgs: { ...SERVICE_FUNCTION_BUNDLING.esbuildArgs, ...aliasArgs(path.join(HANDLER_SOURCES_DIR, '..')) },
         sourceMap: sourceMaps,
         sourcesContent: false,
         ...(typeof fromSource === 'object' ? fromSource : {}),

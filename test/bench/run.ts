@@ -1,61 +1,48 @@
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, statSync, writeFileSync } from 'node:fs';
-import * as path from 'node:path';
 import { measureAwsCalls } from './aws-calls';
-import { BARE_HANDLERS } from './bare-handlers';
+import { measureKitOverhead } from './kit-overhead';
 import { measureSaga } from './saga-bench';
+import { measureSynthTimes } from './synth-times';
 import { measureWebhook } from './webhook-latency';
-import { bundleEntry } from '../harness/bundle-handler';
+import { EnrollmentSagaHandlers } from '../../lib/enrollment-saga/contract';
+import { PaymentOutboxHandlers } from '../../lib/payment-outbox/contract';
+import { ProductApiHandlers } from '../../lib/product-api/contract';
 
 /**
- * `npm run bench`: per handler, bundle size and module init time (median of fresh
- * processes) next to a bare handler with the same SDK clients; then `cdk synth` time of
- * the dev stack. Prints a table; numbers, not assertions.
+ * `npm run bench`: numbers, not assertions. Kit overhead of every shipped handler bundle
+ * against a bare one; synth times of a consumer app with every construct vs one
+ * NodejsFunction bundled from source, and of the example app; AWS calls per operation;
+ * webhook latency; saga step cost.
  */
-const ROOT = path.join(__dirname, '..', '..');
-const OUT = path.join(__dirname, '.out');
 const RUNS = Number(process.env.BENCH_RUNS ?? 9);
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
-
-/** Time to load the bundle in a fresh Node process (what a cold start pays for init). */
-function initMs(file: string): number {
-  const samples: number[] = [];
-  for (let i = 0; i < RUNS; i++) {
-    const script = `const t=process.hrtime.bigint();require(${JSON.stringify(file)});process.stdout.write(String(Number(process.hrtime.bigint()-t)/1e6))`;
-    samples.push(Number(execFileSync(process.execPath, ['-e', script], { env: { ...process.env, AWS_REGION: 'us-east-1' } }).toString()));
-  }
-  return median(samples);
-}
+const SYNTH_RUNS = Number(process.env.BENCH_SYNTH_RUNS ?? 3);
 
 async function main(): Promise<void> {
-  mkdirSync(OUT, { recursive: true });
-  console.log(`node ${process.version}, ${RUNS} fresh processes per init time\n`);
-  console.log('handler                               bundle bytes   bare bytes  ratio   init ms  bare init ms  ratio');
-  for (const [handler, bareSource] of Object.entries(BARE_HANDLERS)) {
-    const name = handler.replace('/', '.');
-    const kitFile = path.join(OUT, `${name}.js`);
-    await bundleEntry(path.join(ROOT, 'functions', `${handler}.ts`), kitFile);
-    const bareEntry = path.join(OUT, `${name}.bare.ts`);
-    writeFileSync(bareEntry, bareSource);
-    const bareFile = path.join(OUT, `${name}.bare.js`);
-    await bundleEntry(bareEntry, bareFile);
-    const [size, bareSize] = [statSync(kitFile).size, statSync(bareFile).size];
-    const [init, bareInit] = [initMs(kitFile), initMs(bareFile)];
+  console.log(`node ${process.version}, ${RUNS} alternating fresh processes (kit, bare, ...) per init time\n`);
+  console.log('handler                               bundle bytes   bare bytes  ratio   init ms  bare init ms  ratio (median of pairs)');
+  const configNames = [ProductApiHandlers, PaymentOutboxHandlers, EnrollmentSagaHandlers].flatMap((h) => Object.values(h).flatMap((c) => [...c.environment]));
+  for (const r of await measureKitOverhead(RUNS, configNames)) {
     console.log(
-      `${handler.padEnd(37)} ${String(size).padStart(12)} ${String(bareSize).padStart(12)} ${(size / bareSize).toFixed(2).padStart(6)}` +
-        ` ${init.toFixed(1).padStart(9)} ${bareInit.toFixed(1).padStart(13)} ${(init / bareInit).toFixed(2).padStart(6)}`,
+      `${r.handler.padEnd(37)} ${String(r.bytes).padStart(12)} ${String(r.bareBytes).padStart(12)} ${(r.bytes / r.bareBytes).toFixed(2).padStart(6)}` +
+        ` ${r.initMs.toFixed(1).padStart(9)} ${r.bareInitMs.toFixed(1).padStart(13)} ${r.initRatio.toFixed(2).padStart(6)}`,
     );
   }
-  const start = process.hrtime.bigint();
-  execFileSync(path.join(ROOT, 'node_modules', '.bin', 'cdk'), ['synth', '-c', 'env=dev', '--quiet', '--no-notices', '-o', path.join(OUT, 'cdk.out')], {
-    cwd: ROOT,
-    stdio: 'ignore',
-  });
-  console.log(`\ncdk synth (dev stack, every function bundled by local esbuild): ${(Number(process.hrtime.bigint() - start) / 1e9).toFixed(1)} s`);
+
+  const synth = measureSynthTimes(SYNTH_RUNS);
+  const s = (x: number) => `${x.toFixed(1)} s`;
+  console.log(`\nPackage: tarball ${(synth.tarballBytes / 1024 / 1024).toFixed(1)} MiB, installed ${(synth.installedBytes / 1024 / 1024).toFixed(1)} MiB; ` +
+    `a consumer app with aws-cdk-lib, constructs, cdk-nag and this package has ${synth.installedPackages} packages`);
+  console.log(`cdk synth, median of ${SYNTH_RUNS} alternating runs:`);
+  console.log(`  consumer app, ProductApi + PaymentOutbox + EnrollmentSaga (packed tarball, cdk-nag AwsSolutions): ${s(synth.allConstructsSeconds)}`);
+  console.log(`  consumer app, one NodejsFunction bundled from source by local esbuild:                        ${s(synth.singleFunctionSeconds)}`);
+  console.log(`  ratio: ${(synth.allConstructsSeconds / synth.singleFunctionSeconds).toFixed(2)}x`);
+  console.log(`  example app, three environment stacks (cdk synth, cdk-nag AwsSolutions): ${s(synth.exampleAppSeconds)}`);
+  const b = synth.breakdown;
+  const ms = (x: number) => `${(x / 1000).toFixed(1)} s`;
+  console.log('  where the example app\'s synth goes (in process, no CLI start-up):');
+  console.log(`    building the construct tree                  ${ms(b.full.buildMs)}`);
+  console.log(`    cdk-nag AwsSolutions                         ${ms(b.full.synthMs - b.nonag.synthMs)}`);
+  console.log(`    CDK's template validation (default rules)    ${ms(b.nonag.synthMs - b.bare.synthMs)}`);
+  console.log(`    the rest of synthesis (templates, assets)    ${ms(b.bare.synthMs)}`);
 
   console.log('\nAWS calls per operation (SDK middleware on the handlers\' clients, local engines):');
   for (const { operation, calls } of await measureAwsCalls()) {

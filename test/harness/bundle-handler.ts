@@ -38,9 +38,11 @@ export async function bundleEntry(entry: string, outfile?: string): Promise<Bund
   const file = outfile ?? path.join(mkdtempSync(path.join(tmpdir(), 'handler-bundle-')), `${path.basename(entry, '.ts')}.js`);
   await build({
     ...HANDLER_ESBUILD_OPTIONS,
+    alias: { ...HANDLER_ESBUILD_OPTIONS.alias },
     supported: { ...HANDLER_ESBUILD_OPTIONS.supported },
     mainFields: [...HANDLER_ESBUILD_OPTIONS.mainFields],
     entryPoints: [path.isAbsolute(entry) ? entry : path.join(ROOT, entry)],
+    absWorkingDir: ROOT,
     outfile: file,
     logLevel: 'error',
   });
