@@ -5,20 +5,23 @@ import middy from '@middy/core';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import * as z from 'zod/mini';
 import { EventBridgeSink } from './eventbridge-sink';
-import { OUTBOX_RECORD } from './payment-items';
 import { publishOutbox, type OutboxRecord } from './publish-outbox-logic';
+import { OUTBOX_RECORD_TYPE, PaymentOutboxHandlers } from '../../lib/payment-outbox/contract';
 import { eventBridgeClient } from '../shared/clients/eventbridge';
+import { readConfig } from '../shared/config';
 import { envelopeSchema } from '../shared/envelope';
 import { createLogger } from '../shared/logger';
 import { validate } from '../shared/validation';
 
-const logger = createLogger('payment-outbox-publisher');
+const contract = PaymentOutboxHandlers.publisher;
+const config = readConfig(contract.environment);
+const logger = createLogger(contract.serviceName);
 // A second sink (e.g. Kafka) joins this list; an event is published once every sink took it.
-const sinks = [new EventBridgeSink(eventBridgeClient, process.env.EVENT_BUS_NAME ?? '')];
+const sinks = [new EventBridgeSink(eventBridgeClient, config.EVENT_BUS_NAME)];
 const outboxEnvelope = envelopeSchema(z.unknown());
 
 const isOutboxInsert = (record: DynamoDBRecord) =>
-  record.eventName === 'INSERT' && record.dynamodb?.NewImage?.recordType?.S === OUTBOX_RECORD;
+  record.eventName === 'INSERT' && record.dynamodb?.NewImage?.recordType?.S === OUTBOX_RECORD_TYPE;
 
 /** The envelope of an outbox record, or a reason it cannot be published. */
 function readOutboxRecord(record: DynamoDBRecord): OutboxRecord | { readonly invalid: string } {

@@ -1,10 +1,10 @@
 import { GetCommand, PutCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { PAYMENT_EVENT_SOURCE } from './payment-events';
 import { ledgerSk, outboxItem, paymentPk, STATE_SK, stateItem, toState } from './payment-items';
 import { decide, type PaymentState, type PaymentStatus, type ProviderEvent } from './payment-state';
+import { PAYMENT_EVENT_SOURCE } from '../../lib/payment-outbox/contract';
 import { isConditionFailure } from '../shared/dynamodb-conditions';
 import { createEvent } from '../shared/envelope';
-import { ConflictError } from '../shared/errors';
+import { ConflictError, HttpError } from '../shared/errors';
 
 export interface RecordServices {
   readonly db: DynamoDBDocumentClient;
@@ -12,12 +12,15 @@ export interface RecordServices {
   /** How long outbox records live before TTL removes them. */
   readonly outboxRetentionSeconds: number;
   readonly now: () => Date;
+  /** How contended writes are retried; {@link DEFAULT_RETRY} by default. */
+  readonly retry?: RetryPolicy;
 }
 
 /** What the webhook answers for a provider event; stored with it, so a redelivery gets the same answer. */
 export type RecordOutcome =
   | { readonly outcome: 'applied'; readonly status: PaymentStatus; readonly outboxEventId?: string }
-  | { readonly outcome: 'ignored'; readonly reason: string };
+  | { readonly outcome: 'ignored'; readonly reason: string }
+  | { readonly outcome: 'refused'; readonly reason: string; readonly message: string };
 
 export interface RecordResult {
   readonly response: RecordOutcome;
@@ -25,33 +28,59 @@ export interface RecordResult {
   readonly duplicate: boolean;
 }
 
-// Optimistic concurrency: a lost race re-reads and decides again; after this many the
-// provider is asked to retry (409) rather than blocking the webhook.
-const MAX_ATTEMPTS = 5;
+/**
+ * 409: a refund for a payment whose success is not recorded yet. Nothing is written, so
+ * the provider's retry (providers retry non-2xx answers for hours to days) applies it once
+ * the success has arrived.
+ */
+export class RefundBeforeSuccessError extends HttpError {
+  constructor(message: string) { super(409, 'PAYMENT_NOT_SUCCEEDED_YET', message); }
+}
 
-/** The event payload consumers get: the payment as it now stands. */
-function paymentPayload(next: PaymentState, providerEventId: string) {
+export interface RetryPolicy {
+  /**
+   * Optimistic concurrency: a lost race re-reads and decides again, up to this many times;
+   * then the provider is asked to retry (409) rather than blocking the webhook.
+   */
+  readonly maxAttempts: number;
+  /** Full-jitter backoff between attempts: random in [0, min(cap, base · 2^attempt)) ms. */
+  readonly baseDelayMs: number;
+  readonly maxDelayMs: number;
+}
+
+// Partial refunds of one payment arrive in bursts and all update its state item, so a
+// contended write is retried a few times, spread out, before the 409 (worst case ~1.5 s).
+export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 8, baseDelayMs: 10, maxDelayMs: 400 };
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** The event payload consumers get: the payment as it now stands (and, for a refund, the refund). */
+function paymentPayload(next: PaymentState, event: ProviderEvent) {
   return {
     paymentId: next.paymentId,
     status: next.status,
     amount: next.amount,
     currency: next.currency,
     refundedAmount: next.refundedAmount,
-    providerEventId,
+    ...(event.kind === 'refunded' ? { refundAmount: event.refundAmount } : {}),
+    providerEventId: event.eventId,
     ...(next.metadata ? { metadata: next.metadata } : {}),
   };
 }
 
 /**
  * Records one verified provider event: the payment state, the provider-event ledger entry
- * (holding the answer given) and, for announced transitions, the outbox record are written
- * in ONE transaction, conditional on the state read, so concurrent or redelivered webhooks
- * change nothing twice and get the first answer again.
+ * (holding the answer given) and, for announced changes, the outbox record are written
+ * in ONE transaction, conditional on the state read (its last transition and its refunded
+ * total), so concurrent or redelivered webhooks change nothing twice and get the first
+ * answer again. The ledger entry, keyed on the provider event id, is what makes each
+ * refund count once whatever its order.
  */
 export async function recordProviderEvent(services: RecordServices, event: ProviderEvent): Promise<RecordResult> {
   const { db, tableName } = services;
+  const retry = services.retry ?? DEFAULT_RETRY;
   const pk = paymentPk(event.paymentId);
-  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+  for (let attempt = 0; attempt < retry.maxAttempts; attempt++) {
+    if (attempt > 0) await sleep(Math.random() * Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** attempt));
     const [state, ledger] = await Promise.all([
       db.send(new GetCommand({ TableName: tableName, Key: { PK: pk, SK: STATE_SK }, ConsistentRead: true })),
       db.send(new GetCommand({ TableName: tableName, Key: { PK: pk, SK: ledgerSk(event.eventId) }, ConsistentRead: true })),
@@ -62,9 +91,13 @@ export async function recordProviderEvent(services: RecordServices, event: Provi
     const recordedAt = services.now().toISOString();
     const ledgerEntry = { PK: pk, SK: ledgerSk(event.eventId), recordType: 'PROVIDER_EVENT', kind: event.kind, occurredAt: event.occurredAt, recordedAt };
 
-    if (decision.decision === 'ignore') {
-      // Recorded, so an operator sees what the provider sent and why nothing changed.
-      const response: RecordOutcome = { outcome: 'ignored', reason: decision.reason };
+    if (decision.decision === 'retry') throw new RefundBeforeSuccessError(decision.message);
+    if (decision.decision === 'ignore' || decision.decision === 'refuse') {
+      // Recorded, so an operator sees what the provider sent and why nothing changed. Both
+      // are final: a later read could not decide otherwise (times and refunds only grow).
+      const response: RecordOutcome = decision.decision === 'ignore'
+        ? { outcome: 'ignored', reason: decision.reason }
+        : { outcome: 'refused', reason: decision.reason, message: decision.message };
       try {
         await db.send(new PutCommand({
           TableName: tableName,
@@ -84,12 +117,16 @@ export async function recordProviderEvent(services: RecordServices, event: Provi
         eventType: decision.eventType,
         correlationId: next.paymentId,
         source: PAYMENT_EVENT_SOURCE,
-        payload: paymentPayload(next, event.eventId),
+        payload: paymentPayload(next, event),
       })
       : undefined;
     const response: RecordOutcome = { outcome: 'applied', status: next.status, ...(outboxEvent ? { outboxEventId: outboxEvent.eventId } : {}) };
+    // The state as read: its last transition and its refunded total (every refund raises it).
     const stateCondition = current
-      ? { ConditionExpression: 'lastProviderEventId = :seen', ExpressionAttributeValues: { ':seen': current.lastProviderEventId } }
+      ? {
+        ConditionExpression: 'lastProviderEventId = :seen AND refundedAmount = :refunded',
+        ExpressionAttributeValues: { ':seen': current.lastProviderEventId, ':refunded': current.refundedAmount },
+      }
       : { ConditionExpression: 'attribute_not_exists(PK)' };
     try {
       await db.send(new TransactWriteCommand({

@@ -1,8 +1,9 @@
 import { QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod/mini';
 import type { EventSink } from './event-sink';
-import { OUTBOX_BY_TIME_INDEX } from './payment-items';
+import { OUTBOX_POSITION } from './payment-items';
 import { publishOutbox } from './publish-outbox-logic';
+import { PAYMENTS_TABLE_SCHEMA } from '../../lib/payment-outbox/contract';
 import type { EventEnvelope } from '../shared/envelope';
 import { ValidationError } from '../shared/errors';
 import { validate } from '../shared/validation';
@@ -15,7 +16,9 @@ export const replayRequestSchema = z.strictObject({
   from: z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time' }),
   to: z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time' }),
   /** From a previous answer with `complete: false`: go on after this outbox position. */
-  resumeAfter: z.optional(z.string().check(z.minLength(1), z.maxLength(200))),
+  resumeAfter: z.optional(z.string().check(z.regex(OUTBOX_POSITION, {
+    message: 'must be the resumeAfter value an earlier replay of this window returned, unchanged (<ISO time>#<event id>)',
+  }))),
 });
 export type ReplayRequest = z.infer<typeof replayRequestSchema>;
 
@@ -36,16 +39,32 @@ export interface ReplayResult {
   readonly resumeAfter?: string;
 }
 
-/** Validates the window: ISO times, `from` before `to`, at most {@link MAX_REPLAY_DAYS}. */
+const invalid = (field: string, problem: string) => new ValidationError(`Invalid replay request field '${field}': ${problem}`);
+
+/**
+ * Validates the request, naming the field in every error: ISO times, `from` before `to`,
+ * at most {@link MAX_REPLAY_DAYS} apart; `resumeAfter` exactly as replay returns it (an
+ * outbox position, a real time inside this window). A position is not secret: whoever
+ * may invoke replay may equally ask for any window, so it is checked, not signed.
+ */
 export function parseReplayRequest(input: unknown): { from: string; to: string; resumeAfter?: string } {
   const request = validate(replayRequestSchema, input, 'replay request');
   const from = new Date(request.from).toISOString();
   const to = new Date(request.to).toISOString();
-  if (from >= to) throw new ValidationError(`Invalid replay request: 'from' (${from}) must be before 'to' (${to})`);
-  if (Date.parse(to) - Date.parse(from) > MAX_REPLAY_DAYS * DAY_MS) {
-    throw new ValidationError(`Invalid replay request: the window may span at most ${MAX_REPLAY_DAYS} days; split it`);
+  if (from >= to) throw invalid('from', `${from} must be before 'to' (${to})`);
+  const spanMs = Date.parse(to) - Date.parse(from);
+  if (spanMs > MAX_REPLAY_DAYS * DAY_MS) {
+    throw invalid('to', `the window from 'from' may span at most ${MAX_REPLAY_DAYS} days, this one spans ${(spanMs / DAY_MS).toFixed(1)}; split it`);
   }
-  return { from, to, ...(request.resumeAfter ? { resumeAfter: request.resumeAfter } : {}) };
+  const resumeAfter = request.resumeAfter;
+  if (resumeAfter !== undefined) {
+    const time = OUTBOX_POSITION.exec(resumeAfter)![1];
+    if (Number.isNaN(Date.parse(time)) || new Date(time).toISOString() !== time) throw invalid('resumeAfter', `${time} is not a real time`);
+    if (time < from || time >= to) {
+      throw invalid('resumeAfter', `position ${time} lies outside the window [${from}, ${to}); pass the 'from' and 'to' of the replay that returned it`);
+    }
+  }
+  return { from, to, ...(resumeAfter !== undefined ? { resumeAfter } : {}) };
 }
 
 function utcDays(from: string, to: string): string[] {
@@ -78,7 +97,7 @@ export async function replayOutbox(request: { from: string; to: string; resumeAf
       }
       const page = await services.db.send(new QueryCommand({
         TableName: services.tableName,
-        IndexName: OUTBOX_BY_TIME_INDEX,
+        IndexName: PAYMENTS_TABLE_SCHEMA.outboxByTimeIndex.indexName,
         // `<to>#<id>` sorts after `to`: the window is [from, to).
         KeyConditionExpression: 'OUTBOX_DAY = :day AND OUTBOX_AT BETWEEN :lower AND :upper',
         ExpressionAttributeValues: { ':day': day, ':lower': lower, ':upper': to },

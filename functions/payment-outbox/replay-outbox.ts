@@ -3,13 +3,17 @@ import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { EventBridgeSink } from './eventbridge-sink';
 import { parseReplayRequest, replayOutbox, type ReplayResult } from './replay-outbox-logic';
+import { PaymentOutboxHandlers } from '../../lib/payment-outbox/contract';
 import { documentClient } from '../shared/clients/dynamodb';
 import { eventBridgeClient } from '../shared/clients/eventbridge';
+import { readConfig } from '../shared/config';
 import { createLogger } from '../shared/logger';
 
-const logger = createLogger('payment-outbox-replay');
-const sinks = [new EventBridgeSink(eventBridgeClient, process.env.EVENT_BUS_NAME ?? '')];
-const tableName = process.env.PAYMENTS_TABLE_NAME ?? '';
+const contract = PaymentOutboxHandlers.replay;
+const config = readConfig(contract.environment);
+const logger = createLogger(contract.serviceName);
+const sinks = [new EventBridgeSink(eventBridgeClient, config.EVENT_BUS_NAME)];
+const tableName = config.PAYMENTS_TABLE_NAME;
 
 /**
  * Operator tool: `aws lambda invoke --payload '{"from":"…","to":"…"}'` re-publishes the

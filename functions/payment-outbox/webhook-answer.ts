@@ -14,6 +14,6 @@ export function webhookAnswer(event: ProviderEvent, outcome: RecordOutcome) {
     outcome: outcome.outcome,
     ...(outcome.outcome === 'applied'
       ? { status: outcome.status, ...(outcome.outboxEventId ? { outboxEventId: outcome.outboxEventId } : {}) }
-      : { reason: outcome.reason }),
+      : { reason: outcome.reason, ...(outcome.outcome === 'refused' ? { message: outcome.message } : {}) }),
   };
 }

@@ -2,8 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { parse, providerBody, setupWebhook, signedDelivery, WebhookFixture } from './webhook-fixture';
-import { PaymentEvents } from '../../functions/payment-outbox/payment-events';
-import { OUTBOX_STREAM_FILTER } from '../../lib/payment-outbox/payments-table-schema';
+import { PaymentEvents, OUTBOX_STREAM_FILTER } from '../../lib/payment-outbox/contract';
 import { bundleHandler, loadHandler } from '../harness/bundle-handler';
 import { matchesFilter, readStream } from '../harness/dynamodb-stream';
 import { configureHandlerEnv, fakeContext } from '../harness/local-aws';
@@ -57,6 +56,6 @@ describe('payment outbox end to end', () => {
       correlationId: paymentId,
       payload: { paymentId, status: 'succeeded', amount: 4_200, refundedAmount: 0, metadata: { studentId: 'stu_1', courseId: 'crs_1' } },
     });
-    expect(published[1].payload).toMatchObject({ status: 'refunded', refundedAmount: 200 });
+    expect(published[1].payload).toMatchObject({ status: 'partially_refunded', refundAmount: 200, refundedAmount: 200 });
   });
 });

@@ -1,5 +1,5 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { PAYMENTS_TABLE_SCHEMA as S } from '../../lib/payment-outbox/payments-table-schema';
+import { PAYMENTS_TABLE_SCHEMA as S } from '../../lib/payment-outbox/contract';
 import { createLocalTable } from '../harness/local-table';
 
 /**

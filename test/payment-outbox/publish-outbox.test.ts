@@ -2,10 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { createPaymentsTable } from './payments-table';
-import { PAYMENT_EVENT_SOURCE, PaymentEvents } from '../../functions/payment-outbox/payment-events';
 import type { ProviderEvent } from '../../functions/payment-outbox/payment-state';
 import { recordProviderEvent } from '../../functions/payment-outbox/record-provider-event';
-import { OUTBOX_STREAM_FILTER } from '../../lib/payment-outbox/payments-table-schema';
+import { PAYMENT_EVENT_SOURCE, PaymentEvents, OUTBOX_STREAM_FILTER } from '../../lib/payment-outbox/contract';
 import { bundleHandler, loadHandler } from '../harness/bundle-handler';
 import { matchesFilter, readStream } from '../harness/dynamodb-stream';
 import { configureHandlerEnv, fakeContext, localClients, uniqueName } from '../harness/local-aws';
@@ -77,7 +76,7 @@ describe('outbox publisher', () => {
       occurredAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
       source: PAYMENT_EVENT_SOURCE,
       version: 1,
-      payload: { paymentId: p2, status: 'refunded', amount: 5_000, currency: 'EUR', refundedAmount: 1_000, providerEventId: expect.any(String) },
+      payload: { paymentId: p2, status: 'partially_refunded', amount: 5_000, currency: 'EUR', refundedAmount: 1_000, refundAmount: 1_000, providerEventId: expect.any(String) },
     });
   });
 

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { createPaymentsTable } from './payments-table';
-import { PAYMENT_EVENT_SOURCE, PaymentEvents } from '../../functions/payment-outbox/payment-events';
 import type { ProviderEvent } from '../../functions/payment-outbox/payment-state';
 import { recordProviderEvent, RecordServices } from '../../functions/payment-outbox/record-provider-event';
+import { PAYMENT_EVENT_SOURCE, PaymentEvents } from '../../lib/payment-outbox/contract';
 import { localClients, uniqueName } from '../harness/local-aws';
 
 /** The webhook's write against DynamoDB Local: one transaction, conditional, exactly once. */

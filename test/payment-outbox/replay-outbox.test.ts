@@ -3,11 +3,10 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { createPaymentsTable } from './payments-table';
 import { EventBridgeSink } from '../../functions/payment-outbox/eventbridge-sink';
-import { PAYMENT_EVENT_SOURCE } from '../../functions/payment-outbox/payment-events';
-import { OUTBOX_BY_TIME_INDEX, outboxItem } from '../../functions/payment-outbox/payment-items';
+import { outboxItem } from '../../functions/payment-outbox/payment-items';
 import { replayOutbox } from '../../functions/payment-outbox/replay-outbox-logic';
 import { createEvent } from '../../functions/shared/envelope';
-import { PAYMENTS_TABLE_SCHEMA } from '../../lib/payment-outbox/payments-table-schema';
+import { PAYMENT_EVENT_SOURCE } from '../../lib/payment-outbox/contract';
 import { bundleHandler, loadHandler } from '../harness/bundle-handler';
 import { configureHandlerEnv, fakeContext, localClients, REGION, uniqueName } from '../harness/local-aws';
 import { LocalEventBridge, startLocalEventBridge } from '../harness/local-eventbridge';
@@ -30,17 +29,17 @@ describe('outbox replay', () => {
   afterAll(() => bus.stop());
   beforeEach(() => { bus.accepted.length = 0; bus.calls.length = 0; });
 
-  /** Writes an outbox record as the webhook would, at a chosen time; returns its event id. */
+  /**
+   * Writes an outbox record as the webhook would, at a chosen time; returns its event id.
+   * Retention is a year: DynamoDB Local enforces TTL, so with the 7-day default a record
+   * dated more than a week before today vanishes at some moment during the test.
+   */
   async function outboxAt(occurredAt: string, table = tableName): Promise<string> {
     const paymentId = randomUUID();
     const event = { ...createEvent({ eventType: 'PaymentSucceeded', correlationId: paymentId, source: PAYMENT_EVENT_SOURCE, payload: { paymentId } }), occurredAt };
-    await clients.doc.send(new PutCommand({ TableName: table, Item: outboxItem(event, paymentId, 7 * 86_400) }));
+    await clients.doc.send(new PutCommand({ TableName: table, Item: outboxItem(event, paymentId, 365 * 86_400) }));
     return event.eventId;
   }
-
-  test('the handler index name is the construct\'s', () => {
-    expect(OUTBOX_BY_TIME_INDEX).toBe(PAYMENTS_TABLE_SCHEMA.outboxByTimeIndex.indexName);
-  });
 
   test('replays exactly the window [from, to), across day partitions, in time order, with the original event ids', async () => {
     await outboxAt('2026-11-19T10:00:00.000Z'); // before
@@ -57,19 +56,47 @@ describe('outbox replay', () => {
     expect(bus.accepted.every((e) => e.Source === PAYMENT_EVENT_SOURCE && e.DetailType === 'PaymentSucceeded')).toBe(true);
   });
 
-  test('bad requests fail with a message naming the problem, and nothing is published', async () => {
+  test('bad requests fail with a 400-style error naming the field, and nothing is published', async () => {
+    const window = { from: '2026-11-20T00:00:00Z', to: '2026-11-21T00:00:00Z' };
+    const position = `2026-11-20T10:00:00.000Z#${randomUUID()}`;
     const cases: Array<[unknown, RegExp]> = [
-      [{ from: '2026-11-22T00:00:00Z', to: '2026-11-21T00:00:00Z' }, /'from' .* must be before 'to'/],
-      [{ from: 'last tuesday', to: '2026-11-21T00:00:00Z' }, /field 'from'/],
-      [{ from: '2026-10-01T00:00:00Z', to: '2026-11-21T00:00:00Z' }, /at most 31 days/],
+      [{ from: '2026-11-22T00:00:00Z', to: '2026-11-21T00:00:00Z' }, /field 'from': .* must be before 'to'/],
+      [{ from: 'last tuesday', to: '2026-11-21T00:00:00Z' }, /field 'from': must be an ISO 8601 date-time/],
+      [{ from: '2026-10-01T00:00:00Z', to: '2026-11-21T00:00:00Z' }, /field 'to': the window from 'from' may span at most 31 days, this one spans 51.0/],
       [{ from: '2026-11-20T00:00:00Z' }, /field 'to'/],
-      [{ from: '2026-11-20T00:00:00Z', to: '2026-11-21T00:00:00Z', dryRun: true }, /unknown field/],
-      ['not an object', /Invalid replay request/],
+      [{ ...window, dryRun: true }, /unknown field/],
+      // resumeAfter: only what replay itself returns, for this window
+      [{ ...window, resumeAfter: 'garbage' }, /field 'resumeAfter': must be the resumeAfter value an earlier replay/],
+      [{ ...window, resumeAfter: '' }, /field 'resumeAfter'/],
+      [{ ...window, resumeAfter: 42 }, /field 'resumeAfter'/],
+      [{ ...window, resumeAfter: `2026-11-20T10:00:00Z#${randomUUID()}` }, /field 'resumeAfter': must be the resumeAfter value/], // not toISOString's form
+      [{ ...window, resumeAfter: position.toUpperCase() }, /field 'resumeAfter'/],
+      [{ ...window, resumeAfter: `${position}x` }, /field 'resumeAfter'/],
+      [{ ...window, resumeAfter: position.replace('2026-11-20T10', '2026-02-30T10') }, /field 'resumeAfter': 2026-02-30T10:00:00.000Z is not a real time/],
+      [{ ...window, resumeAfter: position.replace('2026-11-20', '2026-11-25') }, /field 'resumeAfter': position 2026-11-25T10:00:00.000Z lies outside the window/],
+      [{ ...window, resumeAfter: position.replace('2026-11-20', '2026-11-19') }, /field 'resumeAfter': position .* outside the window/],
+      ['not an object', /Invalid replay request: expected object/],
     ];
     for (const [request, message] of cases) {
-      await expect(replay(request, fakeContext('replay'))).rejects.toThrow(message);
+      const error = await replay(request, fakeContext('replay')).then(() => undefined, (e: Error & { statusCode?: number }) => e);
+      expect({ request, message: error?.message }).toEqual({ request, message: expect.stringMatching(message) });
+      expect(error).toMatchObject({ code: 'VALIDATION_FAILED', statusCode: 400 });
     }
     expect(bus.calls).toHaveLength(0);
+  });
+
+  test('a resumeAfter that replay returned is accepted by the handler, which goes on right after it', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) ids.push(await outboxAt(`2026-11-25T0${i}:00:00.000Z`));
+    const window = { from: '2026-11-25T00:00:00Z', to: '2026-11-26T00:00:00Z' };
+    let budget = 1; // one page of one record, then the time runs short
+    const first = await replayOutbox(window, {
+      db: clients.doc, tableName, sinks: [], pageSize: 1, safetyMarginMs: 1, remainingTimeMs: () => (budget-- > 0 ? 60_000 : 0),
+    });
+    expect(first).toMatchObject({ complete: false, resumeAfter: `2026-11-25T00:00:00.000Z#${ids[0]}` });
+    const rest = await replay({ ...window, resumeAfter: first.resumeAfter }, fakeContext('replay'));
+    expect(rest).toEqual({ replayed: 2, failed: [], complete: true });
+    expect(bus.details().map((d) => d.eventId)).toEqual(ids.slice(1));
   });
 
   describe('long windows (logic with a small page size)', () => {

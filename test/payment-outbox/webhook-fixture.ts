@@ -3,6 +3,7 @@ import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { createPaymentsTable } from './payments-table';
 import { signPayload } from '../../functions/payment-outbox/webhook-signature';
+import { PaymentOutboxDefaults, PaymentOutboxEnv } from '../../lib/payment-outbox/contract';
 import { bundleHandler, loadHandler } from '../harness/bundle-handler';
 import { configureHandlerEnv, fakeContext, LocalClients, localClients, uniqueName } from '../harness/local-aws';
 import { LocalSecretsManager, startLocalSecretsManager } from '../harness/local-secrets-manager';
@@ -30,11 +31,17 @@ export async function setupWebhook(prefix: string, currentSecret: string): Promi
   const secretName = uniqueName(`${prefix}-signing`);
   const secretArn = secrets.put(secretName, JSON.stringify({ current: currentSecret }));
   configureHandlerEnv({
-    PAYMENTS_TABLE_NAME: tableName,
-    SIGNING_SECRET_ARN: secretArn,
+    [PaymentOutboxEnv.TABLE_NAME]: tableName,
+    [PaymentOutboxEnv.SIGNING_SECRET_ARN]: secretArn,
+    [PaymentOutboxEnv.SIGNATURE_TOLERANCE_SECONDS]: String(PaymentOutboxDefaults.signatureToleranceSeconds),
+    [PaymentOutboxEnv.OUTBOX_RETENTION_SECONDS]: String(PaymentOutboxDefaults.outboxRetentionSeconds),
     AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
   });
-  const handler = loadHandler<HttpFn>(await bundleHandler('functions/payment-outbox/webhook.ts'));
+  const bundle = await bundleHandler('functions/payment-outbox/webhook.ts');
+  // A fresh container per fixture (its own config, secret cache and refetch clock), as a
+  // second Lambda container would be: the module registry would otherwise hand back the first.
+  let handler!: HttpFn;
+  jest.isolateModules(() => { handler = loadHandler<HttpFn>(bundle); });
   return {
     clients,
     tableName,
@@ -99,6 +106,16 @@ export function providerBody(
     type,
     created: overrides.created ?? new Date().toISOString(),
     data: { paymentId, amount: overrides.amount ?? 4_200, currency: 'EUR', ...(overrides.metadata ? { metadata: overrides.metadata } : {}) },
+  };
+}
+
+/** A `payment.refunded` body; `created` defaults to now. */
+export function refundBody(paymentId: string, refundAmount: number, overrides: { id?: string; created?: string } = {}) {
+  return {
+    id: overrides.id ?? `evt_${randomUUID()}`,
+    type: 'payment.refunded' as const,
+    created: overrides.created ?? new Date().toISOString(),
+    data: { paymentId, refundAmount },
   };
 }
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { parse, providerBody, setupWebhook, signedDelivery, WebhookFixture } from './webhook-fixture';
-import { PaymentEvents } from '../../functions/payment-outbox/payment-events';
+import { PaymentEvents } from '../../lib/payment-outbox/contract';
 
 /**
  * The bundled webhook handler against DynamoDB Local and a local Secrets Manager endpoint:
