@@ -1,4 +1,4 @@
-import type { EventSink } from './event-sink';
+import type { EventSink } from '../shared/event-sink';
 import type { EventEnvelope } from '../shared/envelope';
 
 /** One outbox record from the stream, in stream order. */

@@ -4,7 +4,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import middy from '@middy/core';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import * as z from 'zod/mini';
-import { EventBridgeSink } from './eventbridge-sink';
+import { EventBridgeSink } from '../shared/eventbridge-sink';
 import { publishOutbox, type OutboxRecord } from './publish-outbox-logic';
 import { OUTBOX_RECORD_TYPE, PaymentOutboxHandlers } from '../../lib/payment-outbox/contract';
 import { eventBridgeClient } from '../shared/clients/eventbridge';

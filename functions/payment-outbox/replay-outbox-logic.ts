@@ -1,6 +1,6 @@
 import { QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod/mini';
-import type { EventSink } from './event-sink';
+import type { EventSink } from '../shared/event-sink';
 import { OUTBOX_POSITION } from './payment-items';
 import { publishOutbox } from './publish-outbox-logic';
 import { PAYMENTS_TABLE_SCHEMA } from '../../lib/payment-outbox/contract';

@@ -1,7 +1,7 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { EventBridgeSink } from './eventbridge-sink';
+import { EventBridgeSink } from '../shared/eventbridge-sink';
 import { parseReplayRequest, replayOutbox, type ReplayResult } from './replay-outbox-logic';
 import { PaymentOutboxHandlers } from '../../lib/payment-outbox/contract';
 import { documentClient } from '../shared/clients/dynamodb';

@@ -1,8 +1,9 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import type { SigningSecretCache } from './signing-secrets';
-import { SIGNATURE_HEADER, SignatureMismatchError, TIMESTAMP_HEADER, verifyWebhookSignature } from './webhook-signature';
+import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifyWebhookSignature } from './webhook-signature';
 import { PayloadTooLargeError } from '../shared/errors';
 import { getHeader } from '../shared/headers';
+import { SignatureMismatchError } from '../shared/hmac';
 import { MAX_BODY_BYTES } from '../shared/validation';
 
 export interface VerifyOptions {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { EventSink } from '../../functions/payment-outbox/event-sink';
+import type { EventSink } from '../../functions/shared/event-sink';
 import { publishOutbox } from '../../functions/payment-outbox/publish-outbox-logic';
 import { createEvent } from '../../functions/shared/envelope';
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { createPaymentsTable } from './payments-table';
-import { EventBridgeSink } from '../../functions/payment-outbox/eventbridge-sink';
+import { EventBridgeSink } from '../../functions/shared/eventbridge-sink';
 import { outboxItem } from '../../functions/payment-outbox/payment-items';
 import { replayOutbox } from '../../functions/payment-outbox/replay-outbox-logic';
 import { createEvent } from '../../functions/shared/envelope';

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { createPaymentsTable } from './payments-table';
-import { signPayload } from '../../functions/payment-outbox/webhook-signature';
+import { signPayload } from '../../functions/shared/hmac';
 import { PaymentOutboxDefaults, PaymentOutboxEnv } from '../../lib/payment-outbox/contract';
 import { bundleHandler, loadHandler } from '../harness/bundle-handler';
 import { configureHandlerEnv, fakeContext, LocalClients, localClients, uniqueName } from '../harness/local-aws';

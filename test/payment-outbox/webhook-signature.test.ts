@@ -1,4 +1,5 @@
-import { signPayload, verifyWebhookSignature } from '../../functions/payment-outbox/webhook-signature';
+import { verifyWebhookSignature } from '../../functions/payment-outbox/webhook-signature';
+import { signatureHeader, signPayload } from '../../functions/shared/hmac';
 import { UnauthorizedError } from '../../functions/shared/errors';
 
 const NOW = new Date('2026-11-24T12:00:00Z');
@@ -82,5 +83,13 @@ describe('webhook signature', () => {
 
   test('no configured secret is a server fault, not a pass', () => {
     expect(() => verifyWebhookSignature(check({ secrets: [] }))).toThrow(/No signing secret/);
+  });
+
+  test('the kit\'s outbound signatureHeader (one v1= per active secret) passes the verifier with either secret', () => {
+    const header = signatureHeader([NEW_SECRET, OLD_SECRET], TS, BODY);
+    expect(header.split(', ')).toHaveLength(2);
+    expect(() => verifyWebhookSignature(check({ signature: header, secrets: [NEW_SECRET] }))).not.toThrow();
+    expect(() => verifyWebhookSignature(check({ signature: header, secrets: [OLD_SECRET] }))).not.toThrow();
+    expect(rejection({ signature: signatureHeader([NEW_SECRET], TS, BODY), secrets: [OLD_SECRET] }).message).toMatch(/does not match/);
   });
 });

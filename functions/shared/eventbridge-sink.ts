@@ -1,6 +1,6 @@
 import { PutEventsCommand, type EventBridgeClient, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
+import type { EventEnvelope } from './envelope';
 import type { EventSink, SinkResult } from './event-sink';
-import type { EventEnvelope } from '../shared/envelope';
 
 // PutEvents limits: 10 entries and 256 KB per request (entry size as EventBridge counts it).
 const MAX_ENTRIES = 10;
@@ -11,7 +11,12 @@ function entrySize(entry: PutEventsRequestEntry): number {
   return 14 /* Time */ + bytes(entry.Source) + bytes(entry.DetailType) + bytes(entry.Detail) + bytes(entry.EventBusName);
 }
 
-/** Envelopes to EventBridge: `source` and `detail-type` from the envelope, the envelope as `detail`. */
+/**
+ * Envelopes to EventBridge: `source` and `detail-type` from the envelope, the envelope as
+ * `detail`. The function's role needs `events:PutEvents` on the bus, which the constructs
+ * grant with an `events:source` condition naming their own source: an envelope with
+ * another source is refused by IAM.
+ */
 export class EventBridgeSink implements EventSink {
   readonly name = 'eventbridge';
 
