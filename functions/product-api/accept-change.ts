@@ -1,3 +1,4 @@
+import { callerOf, parseCallerIdentitySource } from './caller-identity';
 import { acceptCreate, acceptDelete, acceptUpdate, type AcceptServices } from './accept-logic';
 import { productIdSchema, productInputSchema } from './product-schema';
 import { documentClient } from '../shared/clients/dynamodb';
@@ -18,6 +19,7 @@ const services: AcceptServices = {
   tableName: config.PRODUCTS_TABLE_NAME,
   topicArn: config.CHANGES_TOPIC_ARN,
 };
+const identitySource = parseCallerIdentitySource(config.CALLER_IDENTITY);
 
 /**
  * POST/PUT/DELETE on /v1.0/products: validate, publish the change to the FIFO topic and
@@ -26,23 +28,24 @@ const services: AcceptServices = {
 export const handler = httpHandler(logger, async ({ event, correlationId }) => {
   const rawId = event.pathParameters?.productId;
   const method = event.httpMethod;
+  const request = { correlationId, caller: callerOf(event, identitySource) };
   if (rawId === undefined) {
     if (method !== 'POST') throw new MethodNotAllowedError();
     const product = validate(productInputSchema, parseJsonBody(event.body, event.isBase64Encoded));
-    const accepted = await acceptCreate(services, product, correlationId);
-    logger.info('Create accepted', { ...accepted });
+    const accepted = await acceptCreate(services, product, request);
+    logger.info('Create accepted', { ...accepted, caller: request.caller });
     return jsonResponse(202, accepted, correlationId, { Location: `/v1.0/products/${accepted.productId}` });
   }
   const productId = validate(productIdSchema, rawId, "path parameter 'productId'");
   if (method === 'PUT') {
     const product = validate(productInputSchema, parseJsonBody(event.body, event.isBase64Encoded));
-    const accepted = await acceptUpdate(services, productId, product, correlationId);
-    logger.info('Update accepted', { ...accepted });
+    const accepted = await acceptUpdate(services, productId, product, request);
+    logger.info('Update accepted', { ...accepted, caller: request.caller });
     return jsonResponse(202, accepted, correlationId, { Location: `/v1.0/products/${productId}` });
   }
   if (method === 'DELETE') {
-    const accepted = await acceptDelete(services, productId, correlationId);
-    logger.info('Delete accepted', { ...accepted });
+    const accepted = await acceptDelete(services, productId, request);
+    logger.info('Delete accepted', { ...accepted, caller: request.caller });
     return jsonResponse(204, undefined, correlationId);
   }
   throw new MethodNotAllowedError();

@@ -3,6 +3,7 @@ import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { PRODUCT_EVENT_SOURCE, ProductEvents, type ProductEventType } from '../../lib/product-api/contract';
 import { PRODUCT_SK, isActive, productPk } from './product-item';
+import type { Caller } from './caller-identity';
 import type { ChangePayload, ProductInput } from './product-schema';
 import { createEvent, type EventEnvelope } from '../shared/envelope';
 import { NotFoundError } from '../shared/errors';
@@ -53,20 +54,26 @@ async function publish(
 
 const acceptedAt = (services: AcceptServices) => (services.now ?? Date.now)();
 
-export async function acceptCreate(services: AcceptServices, product: ProductInput, correlationId: string): Promise<Accepted> {
+/** Who asked for a change, and the request's correlation id: both travel in the change event. */
+export interface ChangeRequest {
+  readonly correlationId: string;
+  readonly caller: Caller;
+}
+
+export async function acceptCreate(services: AcceptServices, product: ProductInput, request: ChangeRequest): Promise<Accepted> {
   const productId = randomUUID();
-  const event = await publish(services, ProductEvents.CREATED, correlationId, { productId, acceptedAt: acceptedAt(services), product });
+  const event = await publish(services, ProductEvents.CREATED, request.correlationId, { productId, acceptedAt: acceptedAt(services), caller: request.caller, product });
   return { productId, eventId: event.eventId };
 }
 
-export async function acceptUpdate(services: AcceptServices, productId: string, product: ProductInput, correlationId: string): Promise<Accepted> {
+export async function acceptUpdate(services: AcceptServices, productId: string, product: ProductInput, request: ChangeRequest): Promise<Accepted> {
   await assertActive(services, productId);
-  const event = await publish(services, ProductEvents.UPDATED, correlationId, { productId, acceptedAt: acceptedAt(services), product });
+  const event = await publish(services, ProductEvents.UPDATED, request.correlationId, { productId, acceptedAt: acceptedAt(services), caller: request.caller, product });
   return { productId, eventId: event.eventId };
 }
 
-export async function acceptDelete(services: AcceptServices, productId: string, correlationId: string): Promise<Accepted> {
+export async function acceptDelete(services: AcceptServices, productId: string, request: ChangeRequest): Promise<Accepted> {
   await assertActive(services, productId);
-  const event = await publish(services, ProductEvents.DELETED, correlationId, { productId, acceptedAt: acceptedAt(services) });
+  const event = await publish(services, ProductEvents.DELETED, request.correlationId, { productId, acceptedAt: acceptedAt(services), caller: request.caller });
   return { productId, eventId: event.eventId };
 }

@@ -1,5 +1,6 @@
 import * as z from 'zod/mini';
 import { PRODUCT_TEXT_RULES, ProductEvents } from '../../lib/product-api/contract';
+import { callerSchema } from './caller-identity';
 import { envelopeSchema } from '../shared/envelope';
 
 export const MAX_PRICE = 1_000_000;
@@ -68,6 +69,8 @@ export const productIdSchema = z.uuid({ message: 'must be a UUID' });
 export const changePayloadSchema = z.object({
   productId: z.uuid(),
   acceptedAt: z.number().check(z.int(), z.gte(0)),
+  /** Who asked for the change; absent only on changes accepted before callers were recorded. */
+  caller: z.optional(callerSchema),
   product: z.optional(productInputSchema),
 });
 export type ChangePayload = z.infer<typeof changePayloadSchema>;

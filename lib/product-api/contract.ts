@@ -11,14 +11,29 @@ export const ProductApiEnv = {
   IDEMPOTENCY_TABLE_NAME: 'IDEMPOTENCY_TABLE_NAME',
   /** ARN of the secret whose value keys the HMAC of page tokens (`nextToken`). */
   PAGE_TOKEN_SECRET_ARN: 'PAGE_TOKEN_SECRET_ARN',
+  /** Where the accept handler finds the caller's identity: one of {@link CallerIdentitySource}. */
+  CALLER_IDENTITY: 'CALLER_IDENTITY',
 } as const;
+
+/**
+ * Where a caller's identity comes from, by `authorization` of the construct: the API key's
+ * id, the IAM principal (SigV4), the Cognito user's `sub`, or an authorizer's `principalId`.
+ */
+export const CallerIdentitySource = {
+  API_KEY: 'apiKey',
+  IAM: 'iam',
+  COGNITO: 'cognito',
+  AUTHORIZER: 'authorizer',
+} as const;
+
+export type CallerIdentitySourceType = (typeof CallerIdentitySource)[keyof typeof CallerIdentitySource];
 
 const E = ProductApiEnv;
 
 /** One entry per Lambda handler: its bundle, its Powertools service name, the variables it reads. */
 export const ProductApiHandlers = {
   read: { entry: 'product-api/read-products', serviceName: 'product-api-read', environment: [E.TABLE_NAME, E.PAGE_TOKEN_SECRET_ARN] },
-  accept: { entry: 'product-api/accept-change', serviceName: 'product-api-accept', environment: [E.TABLE_NAME, E.TOPIC_ARN] },
+  accept: { entry: 'product-api/accept-change', serviceName: 'product-api-accept', environment: [E.TABLE_NAME, E.TOPIC_ARN, E.CALLER_IDENTITY] },
   writer: { entry: 'product-api/apply-change', serviceName: 'product-api-writer', environment: [E.TABLE_NAME, E.IDEMPOTENCY_TABLE_NAME] },
   audit: { entry: 'product-api/audit-change', serviceName: 'product-api-audit', environment: [E.AUDIT_BUCKET_NAME] },
 } as const;

@@ -1,3 +1,6 @@
 export * from './product-api';
 export * from './product-api-props';
-export { ProductEvents, PRODUCT_EVENT_SOURCE, type ProductEventType } from './contract';
+export { ProductApiAuthorization, type AuthorizerOptions, type BoundAuthorization } from './authorization';
+export {
+  ProductEvents, PRODUCT_EVENT_SOURCE, type ProductEventType, CallerIdentitySource, type CallerIdentitySourceType,
+} from './contract';

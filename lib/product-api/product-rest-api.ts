@@ -4,35 +4,52 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { ProductApiAuthorization } from './authorization';
+import { CallerIdentitySource } from './contract';
 import { PRODUCT_BODY_SCHEMA } from './product-body-model';
 import { acknowledgeFindings } from '../core/nag';
+import { propError } from '../core/prop-checks';
 import { createServiceRestApi, problemTemplate } from '../core/service-rest-api';
 
 export interface ProductRestApiProps {
   readonly readFunction: lambda.IFunction;
   readonly acceptFunction: lambda.IFunction;
+  /** Encrypts the API key secrets. */
   readonly encryptionKey: kms.IKey;
   readonly throttle: apigw.ThrottleSettings;
   readonly quota: apigw.QuotaSettings;
   readonly logRetention: logs.RetentionDays;
+  readonly authorization: ProductApiAuthorization;
+  /** One API key per named client; empty: methods need no key. */
+  readonly apiKeys: readonly string[];
 }
 
+/** The client name whose key keeps the construct ids of the single key of earlier versions. */
+export const DEFAULT_API_KEY_CLIENT = 'default';
+const CLIENT_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+
 /**
- * `/v1.0/products` on a REST API: every method needs an API key, the key's value lives in
- * Secrets Manager, bodies are validated at the gateway, access logs are JSON.
+ * `/v1.0/products` on a REST API: every method uses the construct's authorization, and
+ * needs an API key when keys are configured (one per client, each value in a secret of its
+ * own, all on one usage plan); bodies are validated at the gateway; access logs are JSON.
  */
 export class ProductRestApi extends Construct {
   public readonly api: apigw.RestApi;
-  public readonly apiKeySecret: secretsmanager.Secret;
+  /** Each client's API key, by client name. */
+  public readonly apiKeys: Record<string, apigw.IApiKey> = {};
+  /** Each client's API key value, by client name. */
+  public readonly apiKeySecrets: Record<string, secretsmanager.Secret> = {};
   public readonly usagePlan: apigw.UsagePlan;
 
   constructor(scope: Construct, id: string, props: ProductRestApiProps) {
     super(scope, id);
+    checkClientNames(scope, props.authorization, props.apiKeys);
+    const auth = props.authorization.bind(this);
     this.api = createServiceRestApi(this, {
       description: `${this.node.path}: product catalogue`,
       throttle: props.throttle,
       logRetention: props.logRetention,
-      defaultMethodOptions: { apiKeyRequired: true },
+      defaultMethodOptions: { ...auth, apiKeyRequired: props.apiKeys.length > 0 },
     });
 
     const bodyValidator = this.api.addRequestValidator('BodyValidator', { validateRequestBody: true, validateRequestParameters: true });
@@ -56,28 +73,60 @@ export class ProductRestApi extends Construct {
     this.api.addGatewayResponse('BadBody', { type: apigw.ResponseType.BAD_REQUEST_BODY, templates: problemTemplate('VALIDATION_FAILED') });
     this.api.addGatewayResponse('BadParameters', { type: apigw.ResponseType.BAD_REQUEST_PARAMETERS, templates: problemTemplate('VALIDATION_FAILED') });
 
-    this.apiKeySecret = new secretsmanager.Secret(this, 'ApiKeySecret', {
-      description: `${this.node.path}: API key value of the product API`,
-      encryptionKey: props.encryptionKey,
-      generateSecretString: { passwordLength: 40, excludePunctuation: true },
-    });
-    const apiKey = this.api.addApiKey('ApiKey', { value: this.apiKeySecret.secretValue.unsafeUnwrap() });
     this.usagePlan = this.api.addUsagePlan('UsagePlan', {
       throttle: props.throttle,
       quota: props.quota,
       apiStages: [{ api: this.api, stage: this.api.deploymentStage }],
     });
-    this.usagePlan.addApiKey(apiKey);
+    for (const client of props.apiKeys) {
+      // The default client keeps the ids of the single key of earlier versions, so an
+      // upgrade neither replaces the secret nor changes the key its callers hold.
+      const suffix = client === DEFAULT_API_KEY_CLIENT ? '' : `-${client}`;
+      const secret = new secretsmanager.Secret(this, `ApiKeySecret${suffix}`, {
+        description: `${this.node.path}: API key value of the product API for client '${client}'`,
+        encryptionKey: props.encryptionKey,
+        generateSecretString: { passwordLength: 40, excludePunctuation: true },
+      });
+      const apiKey = this.api.addApiKey(`ApiKey${suffix}`, {
+        value: secret.secretValue.unsafeUnwrap(),
+        description: `client '${client}' of ${this.node.path}`,
+      });
+      this.usagePlan.addApiKey(apiKey);
+      this.apiKeys[client] = apiKey;
+      this.apiKeySecrets[client] = secret;
+      acknowledgeFindings(secret, Object.fromEntries([
+        'AwsSolutions-SMG4', 'NIST.800.53.R5-SecretsManagerRotationEnabled',
+      ].map((rule) => [rule, 'An API Gateway key cannot rotate in place: rotate by putting a new value in the secret and redeploying, ' +
+        'client by client (README, ProductApi).'])));
+    }
 
-    acknowledgeFindings(this.apiKeySecret, {
-      'AwsSolutions-SMG4': 'An API Gateway key cannot rotate in place: rotate by updating the secret and redeploying (README, ProductApi).',
-    });
-    acknowledgeFindings(this.api, {
-      'AwsSolutions-APIG4': 'The product plan authenticates callers with API keys and a usage plan; add an authorizer through `api` if callers are users.',
-      'AwsSolutions-COG4': 'No Cognito user pool: callers are services with API keys (product plan, Q7).',
-      'AwsSolutions-APIG3': 'WAF is account-level and priced per web ACL: associate your own through `api.deploymentStage`.',
-      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]':
-        'The API Gateway account logging role uses the AWS managed AmazonAPIGatewayPushToCloudWatchLogs policy, the documented setup.',
-    });
+    const { identitySource } = props.authorization;
+    const findings: Record<string, string> = {
+      'AwsSolutions-APIG3': 'No WAF web ACL is created: a web ACL is billed per ACL and rule, and its rules (rate limits, IP sets, ' +
+        'managed rule groups) are the user\'s policy. Associate yours with `api.deploymentStage` (README).',
+    };
+    if (identitySource === CallerIdentitySource.API_KEY) {
+      findings['AwsSolutions-APIG4'] = 'Authorization is `ProductApiAuthorization.apiKey()`, chosen by the user (the default, kept ' +
+        'for compatibility): an API key identifies a usage-plan client, it does not authenticate a caller. README says so and ' +
+        'offers IAM, Cognito and custom authorizers (`authorization`).';
+    }
+    if (identitySource !== CallerIdentitySource.COGNITO) {
+      findings['AwsSolutions-COG4'] = `Callers are identified by ${identitySource === CallerIdentitySource.API_KEY ? 'API keys' :
+        identitySource === CallerIdentitySource.IAM ? 'IAM (SigV4)' : 'the user\'s own authorizer'}, as chosen in \`authorization\`; ` +
+        'a Cognito user pool is one of the options (`ProductApiAuthorization.cognito`).';
+    }
+    acknowledgeFindings(this.api, findings);
+  }
+}
+
+function checkClientNames(scope: Construct, authorization: ProductApiAuthorization, clients: readonly string[]): void {
+  if (authorization.identitySource === CallerIdentitySource.API_KEY && clients.length === 0) {
+    throw propError(scope, 'apiKeys', 'API-key authorization needs at least one client key; pass names, e.g. [\'mobile\', \'partner\'], or choose another `authorization`');
+  }
+  const seen = new Set<string>();
+  for (const client of clients) {
+    if (!CLIENT_NAME.test(client)) throw propError(scope, 'apiKeys', `client name '${client}' must be 1-64 characters of A-Z, a-z, 0-9, '_' or '-'`);
+    if (seen.has(client)) throw propError(scope, 'apiKeys', `client name '${client}' appears twice`);
+    seen.add(client);
   }
 }

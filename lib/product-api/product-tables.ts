@@ -7,7 +7,7 @@ import { secureTableSettings } from '../core/tables';
 
 const S = dynamodb.AttributeType.STRING;
 
-/** The products table: on-demand, PITR, customer-managed encryption, both GSIs. */
+/** The products table: on-demand, PITR, customer-managed encryption, both GSIs, deletion protection when retained. */
 export function createProductsTable(scope: Construct, key: kms.IKey, removalPolicy: RemovalPolicy): dynamodb.Table {
   const { partitionKey, sortKey, priceIndex, nameIndex } = PRODUCTS_TABLE_SCHEMA;
   const table = new dynamodb.Table(scope, 'ProductsTable', {
@@ -15,6 +15,8 @@ export function createProductsTable(scope: Construct, key: kms.IKey, removalPoli
     sortKey: { name: sortKey, type: S },
     ...secureTableSettings(key),
     removalPolicy,
+    // A retained catalogue is meant to outlive its stack: refuse a DeleteTable by hand too.
+    deletionProtection: removalPolicy === RemovalPolicy.RETAIN,
   });
   table.addGlobalSecondaryIndex({
     indexName: priceIndex.indexName,

@@ -30,10 +30,21 @@ export interface ProductApiFixture {
   /** The page token secret's value: the HMAC key of `nextToken`. */
   pageTokenSecret: string;
   read: (req: ApiRequest) => Promise<APIGatewayProxyResult>;
-  accept: (req: ApiRequest) => Promise<APIGatewayProxyResult>;
+  /** The accept handler, called as API Gateway would after `authorization` let the caller in. */
+  accept: (req: AcceptRequest) => Promise<APIGatewayProxyResult>;
+  /** A fresh accept handler (new container) configured for another identity source. */
+  acceptFor: (source: string) => (req: AcceptRequest) => Promise<APIGatewayProxyResult>;
   apply: (event: SQSEvent) => Promise<SQSBatchResponse>;
   auditFn: (event: SQSEvent) => Promise<SQSBatchResponse>;
   stop: () => Promise<void>;
+}
+
+/** The API key id API Gateway puts in the request context of a keyed request (default caller). */
+export const TEST_API_KEY_ID = 'a1b2c3d4e5';
+
+export interface AcceptRequest extends ApiRequest {
+  /** What API Gateway sets after authorization (identity, authorizer); default: an API key caller. */
+  requestContext?: Record<string, unknown>;
 }
 
 export interface FixtureOptions {
@@ -60,11 +71,16 @@ export async function setupProductApi(prefix: string, options: FixtureOptions = 
     IDEMPOTENCY_TABLE_NAME: idempotencyTableName,
     CHANGES_TOPIC_ARN: topicArn,
     AUDIT_BUCKET_NAME: bucketName,
+    CALLER_IDENTITY: 'apiKey',
   });
   const built = await Promise.all(HANDLERS.map((h) => bundleHandler(`functions/product-api/${h}.ts`)));
   const bundles = Object.fromEntries(HANDLERS.map((h, i) => [h, built[i]])) as Record<HandlerName, BundledHandler>;
   const readFn = loadHandler<HttpFn>(bundles['read-products']);
   const acceptFn = loadHandler<HttpFn>(bundles['accept-change']);
+  const callAccept = (fn: HttpFn) => (req: AcceptRequest) => fn(
+    { ...apiEvent(req), requestContext: (req.requestContext ?? { identity: { apiKeyId: TEST_API_KEY_ID } }) as any },
+    fakeContext('accept-change'),
+  );
   const applyFn = loadHandler<SqsFn>(bundles['apply-change']);
   const auditFn = loadHandler<SqsFn>(bundles['audit-change']);
   return {
@@ -79,11 +95,28 @@ export async function setupProductApi(prefix: string, options: FixtureOptions = 
     secrets,
     pageTokenSecret,
     read: (req) => readFn(apiEvent(req), fakeContext('read-products')),
-    accept: (req) => acceptFn(apiEvent(req), fakeContext('accept-change')),
+    accept: callAccept(acceptFn),
+    acceptFor: (source) => callAccept(loadFresh<HttpFn>(bundles['accept-change'], { CALLER_IDENTITY: source })),
     apply: (event) => applyFn(event, fakeContext('apply-change')),
     auditFn: (event) => auditFn(event, fakeContext('audit-change')),
     stop: () => secrets.stop(),
   };
+}
+
+/** Loads a bundle as a new container would, with some variables changed for its init only. */
+function loadFresh<T>(bundle: BundledHandler, env: Record<string, string>): T {
+  const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, env);
+  try {
+    let handler: T | undefined;
+    // jest's own module registry: a new one is a new container (init runs again).
+    jest.isolateModules(() => { handler = loadHandler<T>(bundle); });
+    return handler!;
+  } finally {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k]; else process.env[k] = v;
+    }
+  }
 }
 
 /** Moves what the topic fanned out through both consumers, as the event source mappings would. */
@@ -124,5 +157,8 @@ export const recordFor = (envelope: { payload: { productId: string } }, messageI
 /** Signs a page token with the fixture's secret, as the read handler would. */
 export const signToken = (f: Pick<ProductApiFixture, 'pageTokenSecret'>, value: unknown) =>
   signPageToken(Buffer.from(f.pageTokenSecret, 'utf8'), value);
+
+/** The change envelopes carried by queue messages (raw delivery: the body is the envelope). */
+export const toChanges = (messages: Array<{ Body?: string }>) => messages.map((m) => JSON.parse(m.Body!));
 
 export const parse = (r: APIGatewayProxyResult) => (r.body ? JSON.parse(r.body) : undefined);
