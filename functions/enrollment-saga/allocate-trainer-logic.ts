@@ -2,6 +2,7 @@ import { GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dyn
 import { EnrollmentEvents, sagaFact } from './enrollment-events';
 import { activeAllocationGuard, allocationId, allocationKey, purchaseId, TOPUP_ACTIVE, trainerKey, trainersOfCourse } from './enrollment-items';
 import { SagaRejection, TransientError, type SagaInput, type SagaServices } from './saga-types';
+import { SagaRejections } from '../../lib/enrollment-saga/contract';
 import { cancellationCodes, isConditionFailure } from '../shared/dynamodb-conditions';
 
 // Seat races are lost when many sagas want one course at once; each loss re-reads.
@@ -55,7 +56,7 @@ export async function allocateTrainer(services: SagaServices, input: SagaInput) 
   if (existing) return trainerAllocated(input, existing);
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const free = await freeTrainers(services, input.courseId);
-    if (free.length === 0) throw new SagaRejection('NoTrainerAvailable', `No trainer of course ${input.courseId} has a free seat`);
+    if (free.length === 0) throw new SagaRejection(SagaRejections.NO_TRAINER_AVAILABLE, `No trainer of course ${input.courseId} has a free seat`);
     const trainer = free[Math.floor(Math.random() * free.length)]; // random spreads concurrent sagas over trainers
     const now = services.now();
     const item = {
@@ -105,7 +106,7 @@ export async function allocateTrainer(services: SagaServices, input: SagaInput) 
       const raced = await read();
       if (raced) return trainerAllocated(input, raced);
       if (cancellationCodes(error)[2] === 'ConditionalCheckFailed') {
-        throw new SagaRejection('AlreadyEnrolled', `Student ${input.studentId} already has an active allocation for course ${input.courseId}`);
+        throw new SagaRejection(SagaRejections.ALREADY_ENROLLED, `Student ${input.studentId} already has an active allocation for course ${input.courseId}`);
       }
       await sleep(Math.random() * 20 * 2 ** attempt); // lost the seat or a conflict: re-read and try again
     }

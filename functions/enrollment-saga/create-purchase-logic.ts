@@ -1,7 +1,8 @@
 import { GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { EnrollmentEvents, sagaFact } from './enrollment-events';
-import { activePurchaseGuard, purchaseId, purchaseKey } from './enrollment-items';
+import { activePurchaseGuard, courseKey, purchaseId, purchaseKey, refundKey } from './enrollment-items';
 import { SagaRejection, TransientError, type SagaInput, type SagaServices } from './saga-types';
+import { SagaRejections } from '../../lib/enrollment-saga/contract';
 import { cancellationCodes, isConditionFailure } from '../shared/dynamodb-conditions';
 
 function purchaseCreated(input: SagaInput, item: Record<string, any>) {
@@ -16,9 +17,28 @@ function purchaseCreated(input: SagaInput, item: Record<string, any>) {
 }
 
 /**
- * Step 1. The purchase and the (student, course) guard are written in one transaction:
- * a re-run finds its purchase and answers as before; another saga's active purchase of
- * the same course is an `AlreadyEnrolled` rejection.
+ * The paid amount against the course: an unseeded course (or one without a valid price) is
+ * `CourseUnknown`; another amount or currency is `PaymentMismatch`. Prices are integers in
+ * minor units, as payment amounts are; currencies compare case-insensitively.
+ */
+async function checkPayment({ db, tableName }: SagaServices, input: SagaInput): Promise<void> {
+  const { Item: course } = await db.send(new GetCommand({ TableName: tableName, Key: courseKey(input.courseId), ConsistentRead: true }));
+  const price = course?.price;
+  if (!course || !Number.isInteger(price) || price < 0 || typeof course.currency !== 'string') {
+    throw new SagaRejection(SagaRejections.COURSE_UNKNOWN, `Course ${input.courseId} is not seeded with a price and currency`);
+  }
+  if (price !== input.amount || course.currency.toUpperCase() !== input.currency.toUpperCase()) {
+    throw new SagaRejection(SagaRejections.PAYMENT_MISMATCH,
+      `Payment ${input.paymentId} of ${input.amount} ${input.currency} does not match course ${input.courseId} (${price} ${course.currency})`);
+  }
+}
+
+/**
+ * Step 1. The payment is checked against the course's price, then the purchase and the
+ * (student, course) guard are written in one transaction, unless the payment was refunded
+ * meanwhile: a re-run finds its purchase and answers as before; another saga's active
+ * purchase of the same course is an `AlreadyEnrolled` rejection, a refund recorded before
+ * is `PaymentRefunded`.
  */
 export async function createPurchase(services: SagaServices, input: SagaInput) {
   const { db, tableName } = services;
@@ -26,6 +46,7 @@ export async function createPurchase(services: SagaServices, input: SagaInput) {
   const read = async () => (await db.send(new GetCommand({ TableName: tableName, Key: purchaseKey(id), ConsistentRead: true }))).Item;
   const existing = await read();
   if (existing) return purchaseCreated(input, existing);
+  await checkPayment(services, input);
   const item = {
     ...purchaseKey(id),
     recordType: 'PURCHASE',
@@ -34,6 +55,8 @@ export async function createPurchase(services: SagaServices, input: SagaInput) {
     paymentId: input.paymentId,
     studentId: input.studentId,
     courseId: input.courseId,
+    amount: input.amount,
+    currency: input.currency,
     status: 'CREATED',
     createdAt: services.now().toISOString(),
   };
@@ -49,6 +72,7 @@ export async function createPurchase(services: SagaServices, input: SagaInput) {
             ExpressionAttributeValues: { ':id': id },
           },
         },
+        { ConditionCheck: { TableName: tableName, Key: refundKey(input.sagaId), ConditionExpression: 'attribute_not_exists(PK)' } },
       ],
     }));
     return purchaseCreated(input, item);
@@ -56,7 +80,11 @@ export async function createPurchase(services: SagaServices, input: SagaInput) {
     if (!isConditionFailure(error)) throw error;
     const raced = await read(); // a concurrent run of this step wrote it first
     if (raced) return purchaseCreated(input, raced);
-    if (cancellationCodes(error)[1] !== 'ConditionalCheckFailed') throw new TransientError(`Purchase ${id}: transaction conflict, retry`);
-    throw new SagaRejection('AlreadyEnrolled', `Student ${input.studentId} already has an active purchase of course ${input.courseId}`);
+    const codes = cancellationCodes(error);
+    if (codes[2] === 'ConditionalCheckFailed') {
+      throw new SagaRejection(SagaRejections.PAYMENT_REFUNDED, `Payment ${input.paymentId} was refunded before its enrollment was created`);
+    }
+    if (codes[1] !== 'ConditionalCheckFailed') throw new TransientError(`Purchase ${id}: transaction conflict, retry`);
+    throw new SagaRejection(SagaRejections.ALREADY_ENROLLED, `Student ${input.studentId} already has an active purchase of course ${input.courseId}`);
   }
 }

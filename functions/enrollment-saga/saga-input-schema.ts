@@ -1,5 +1,4 @@
 import * as z from 'zod/mini';
-import type { SessionPlan } from './saga-types';
 
 const id = z.string().check(z.regex(/^[A-Za-z0-9_-]{1,128}$/, { message: 'must be 1–128 letters, digits, _ or -' }));
 
@@ -11,6 +10,8 @@ export const sagaInputSchema = z.looseObject({
   paymentId: id,
   studentId: id,
   courseId: id,
+  amount: z.int().check(z.gte(0)),
+  currency: z.string().check(z.regex(/^[A-Za-z]{3}$/, { message: 'must be an ISO 4217 code' })),
 });
 
 /** The compensation input: the saga input plus what Catch put at `$.error`. */
@@ -18,13 +19,3 @@ export const compensationInputSchema = z.looseObject({
   ...sagaInputSchema.shape,
   error: z.optional(z.looseObject({ Error: z.optional(z.string()), Cause: z.optional(z.string()) })),
 });
-
-/** The session plan from the environment the construct sets. */
-export function sessionPlanFromEnv(env: NodeJS.ProcessEnv = process.env): SessionPlan {
-  return {
-    window: Number(env.SESSION_WINDOW ?? 4),
-    total: Number(env.TOTAL_SESSIONS ?? 30),
-    intervalDays: Number(env.SESSION_INTERVAL_DAYS ?? 7),
-    time: env.SESSION_TIME ?? '09:00',
-  };
-}

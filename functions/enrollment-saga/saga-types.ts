@@ -1,4 +1,5 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { SagaRejectionName } from '../../lib/enrollment-saga/contract';
 
 /** What the starter passes to the state machine; every step gets it at the top of its input. */
 export interface SagaInput {
@@ -10,6 +11,10 @@ export interface SagaInput {
   readonly paymentId: string;
   readonly studentId: string;
   readonly courseId: string;
+  /** What was paid, in minor units (cents), as the payment event says: checked against the course's price. */
+  readonly amount: number;
+  /** ISO 4217 code of what was paid. */
+  readonly currency: string;
 }
 
 /** The rolling window of sessions: the next `window` of `total`, every `intervalDays` at `time` (UTC). */
@@ -20,10 +25,14 @@ export interface SessionPlan {
   readonly time: string;
 }
 
-export interface SagaServices {
+/** What code that only reads and writes the enrollment table needs (compensation, the consumers). */
+export interface TableServices {
   readonly db: DynamoDBDocumentClient;
   readonly tableName: string;
   readonly now: () => Date;
+}
+
+export interface SagaServices extends TableServices {
   readonly plan: SessionPlan;
 }
 
@@ -32,7 +41,7 @@ export interface SagaServices {
  * Functions sees as the Lambda error type, so it is stable.
  */
 export class SagaRejection extends Error {
-  constructor(readonly name: 'AlreadyEnrolled' | 'NoTrainerAvailable', message: string) {
+  constructor(readonly name: SagaRejectionName, message: string) {
     super(message);
   }
 }

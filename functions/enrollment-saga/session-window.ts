@@ -1,6 +1,6 @@
 import { PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { sessionKey, TOPUP_ACTIVE } from './enrollment-items';
-import type { SagaServices } from './saga-types';
+import type { SagaServices, TableServices } from './saga-types';
 import { isConditionFailure } from '../shared/dynamodb-conditions';
 
 export interface Session {
@@ -16,7 +16,7 @@ export function sessionAt(startDate: string, index: number, services: SagaServic
 }
 
 /** The sessions stored for an allocation, in index order. */
-export async function sessionsOf(services: SagaServices, allocationId: string): Promise<Array<Record<string, any>>> {
+export async function sessionsOf(services: TableServices, allocationId: string): Promise<Array<Record<string, any>>> {
   const items: Array<Record<string, any>> = [];
   let startKey: Record<string, unknown> | undefined;
   do {

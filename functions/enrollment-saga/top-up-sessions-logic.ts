@@ -2,8 +2,9 @@ import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { TOPUP_ACTIVE } from './enrollment-items';
 import type { SagaServices } from './saga-types';
 import { createSessions, markFullyScheduled, sessionAt, sessionsOf } from './session-window';
+import { ENROLLMENT_TABLE_SCHEMA } from '../../lib/enrollment-saga/contract';
 
-const TOPUP_INDEX = 'TopUpIndex'; // ENROLLMENT_TABLE_SCHEMA.topUpIndex in lib
+const TOPUP_INDEX = ENROLLMENT_TABLE_SCHEMA.topUpIndex.indexName;
 
 /**
  * The daily top-up: each allocation still in the top-up index gets new sessions (the next

@@ -1,16 +1,20 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
-import { sagaServices } from './saga-services';
+import { sagaServicesOf } from './saga-services';
 import { topUpSessions } from './top-up-sessions-logic';
+import { EnrollmentSagaHandlers } from '../../lib/enrollment-saga/contract';
+import { readConfig } from '../shared/config';
 import { createLogger } from '../shared/logger';
 
-const logger = createLogger('enrollment-saga-top-up');
+const contract = EnrollmentSagaHandlers.topUp;
+const services = sagaServicesOf(readConfig(contract.environment));
+const logger = createLogger(contract.serviceName);
 
 /** Daily schedule: keeps every active allocation's session window full (safe to run twice). */
 export const handler = middy()
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .handler(async () => {
-    const result = await topUpSessions(sagaServices);
+    const result = await topUpSessions(services);
     logger.info('Session top-up done', { ...result });
     return result;
   });

@@ -44,15 +44,24 @@ export const EnrollmentSagaHandlers = {
   cancelOnRefund: {
     entry: 'enrollment-saga/cancel-on-refund',
     serviceName: 'enrollment-saga-cancel-on-refund',
-    environment: [E.TABLE_NAME, E.ACCEPTED_SOURCES, E.ACCEPTED_ACCOUNTS, E.DEAD_LETTER_QUEUE_URL, E.EVENT_BUS_NAME],
+    environment: [E.TABLE_NAME, E.IDEMPOTENCY_TABLE_NAME, E.ACCEPTED_SOURCES, E.ACCEPTED_ACCOUNTS, E.DEAD_LETTER_QUEUE_URL, E.EVENT_BUS_NAME],
   },
   /** A timed-out or aborted execution (its Catch never ran) → the same compensation. */
   compensateStopped: {
     entry: 'enrollment-saga/compensate-stopped',
     serviceName: 'enrollment-saga-compensate-stopped',
-    environment: [E.TABLE_NAME, E.STATE_MACHINE_ARN, E.EVENT_BUS_NAME],
+    environment: [E.TABLE_NAME, E.IDEMPOTENCY_TABLE_NAME, E.STATE_MACHINE_ARN, E.EVENT_BUS_NAME],
   },
 } as const;
+
+/**
+ * PaymentOutbox's source and event types, copied as plain strings: a context never
+ * imports another's files. They must equal lib/payment-outbox/contract.ts; the construct
+ * takes them as props, these are only the defaults.
+ */
+export const PAYMENT_OUTBOX_SOURCE = 'cdk-event-services.payment-outbox';
+export const PAYMENT_SUCCEEDED = 'PaymentSucceeded';
+export const PAYMENT_REFUNDED = 'PaymentRefunded';
 
 /** Defaults of the construct's props, in the units the handlers receive them. */
 export const EnrollmentSagaDefaults = {
@@ -61,6 +70,11 @@ export const EnrollmentSagaDefaults = {
   sessionIntervalDays: 7,
   sessionTime: '09:00',
   sagaTimeoutMinutes: 15,
+  /** Only PaymentOutbox's events start a saga unless `triggerPattern` says otherwise. */
+  triggerSources: [PAYMENT_OUTBOX_SOURCE],
+  triggerDetailTypes: [PAYMENT_SUCCEEDED],
+  refundSources: [PAYMENT_OUTBOX_SOURCE],
+  refundDetailTypes: [PAYMENT_REFUNDED],
 } as const;
 
 /** Facts the enrollment saga emits (EventBridge `detail-type`), each once per saga. */
@@ -92,14 +106,6 @@ export const ENROLLMENT_TABLE_SCHEMA = {
   topUpIndex: { indexName: 'TopUpIndex', partitionKey: 'TOPUP_PK', sortKey: 'TOPUP_SK' },
 } as const;
 
-/**
- * PaymentOutbox's source and event types, copied as plain strings: a context never
- * imports another's files. They must equal lib/payment-outbox/contract.ts; the construct
- * takes them as props, these are only the defaults.
- */
-export const PAYMENT_OUTBOX_SOURCE = 'cdk-event-services.payment-outbox';
-export const PAYMENT_SUCCEEDED = 'PaymentSucceeded';
-export const PAYMENT_REFUNDED = 'PaymentRefunded';
 
 /**
  * Lambda error names the steps throw for business outcomes: compensation follows, no retry.

@@ -9,11 +9,20 @@ export interface EnrollmentSagaProps {
   /** The bus the payment events arrive on (typically `PaymentOutbox.eventBus`); saga facts are published there too. */
   readonly eventBus: events.IEventBus;
   /**
-   * Which events start a saga. Their detail must be a library envelope whose payload has
-   * `paymentId` and, directly or under `metadata`, `studentId` and `courseId`.
-   * @default { detailType: ['PaymentSucceeded', 'PURCHASE_CONFIRMED'] }
+   * Which events start a saga. It must name the exact `source`s: the starter refuses
+   * (to the trigger DLQ) any event of another source. Their detail must be a library
+   * envelope whose payload has `paymentId`, `amount` (minor units), `currency` and,
+   * directly or under `metadata`, `studentId` and `courseId`.
+   * @default { source: ['cdk-event-services.payment-outbox'], detailType: ['PaymentSucceeded'] }
    */
   readonly triggerPattern?: events.EventPattern;
+  /**
+   * AWS accounts a trigger (and a refund) may come from: events with another `account`
+   * are refused to the DLQ. Add the payment service's account when its events reach this
+   * bus from another account.
+   * @default - this stack's account
+   */
+  readonly triggerAccounts?: string[];
   /**
    * Where every alarm goes.
    * @default - an encrypted topic is created (`alarmTopic`)

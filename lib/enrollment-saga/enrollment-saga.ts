@@ -1,5 +1,4 @@
-import * as path from 'node:path';
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -13,15 +12,16 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import {
-  acknowledgeFindings, addFunctionAlarms, checkDuration, checkInteger, createIdempotencyTable, createServiceKey, nagArn, notify,
-  ReliableQueue, resolveAlarmTopic, ServiceFunction,
+  acknowledgeFindings, addFunctionAlarms, checkDuration, checkInteger, createIdempotencyTable, createServiceKey, nagArn, notify, propError,
+  ReliableQueue, resolveAlarmTopic, ServiceFunction, type HandlerContract,
 } from '../core';
+import {
+  EnrollmentSagaDefaults as D, EnrollmentSagaEnv as E, EnrollmentSagaHandlers as H,
+} from './contract';
 import { EnrollmentEvents } from './enrollment-event-types';
 import { EnrollmentSagaProps } from './enrollment-saga-props';
 import { createEnrollmentTable } from './enrollment-tables';
 import { sagaDefinition } from './saga-definition';
-
-const HANDLERS = path.join(__dirname, '..', '..', 'functions', 'enrollment-saga');
 
 /**
  * From a confirmed payment to a scheduled course, in the background: each trigger event
@@ -60,29 +60,22 @@ export class EnrollmentSaga extends Construct {
     this.table = createEnrollmentTable(this, key, props.removalPolicy ?? RemovalPolicy.RETAIN);
     this.idempotencyTable = createIdempotencyTable(this, key);
 
-    const environment = {
-      ENROLLMENT_TABLE_NAME: this.table.tableName,
-      IDEMPOTENCY_TABLE_NAME: this.idempotencyTable.tableName,
-      SESSION_WINDOW: String(plan.window),
-      TOTAL_SESSIONS: String(plan.total),
-      SESSION_INTERVAL_DAYS: String(plan.intervalDays),
-      SESSION_TIME: plan.time,
+    const planEnvironment = {
+      [E.TABLE_NAME]: this.table.tableName,
+      [E.SESSION_WINDOW]: String(plan.window),
+      [E.TOTAL_SESSIONS]: String(plan.total),
+      [E.SESSION_INTERVAL_DAYS]: String(plan.intervalDays),
+      [E.SESSION_TIME]: plan.time,
     };
-    const fn = (fid: string, file: string, env: Record<string, string> = environment, timeout?: Duration) =>
-      new ServiceFunction(this, fid, {
-        entry: path.join(HANDLERS, `${file}.ts`),
-        serviceName: `enrollment-saga-${file}`,
-        environment: env,
-        logRetention,
-        sourceMaps: props.sourceMaps,
-        ...(timeout ? { timeout } : {}),
-      });
-    this.createPurchaseFunction = fn('CreatePurchaseFunction', 'create-purchase');
-    this.allocateTrainerFunction = fn('AllocateTrainerFunction', 'allocate-trainer');
-    this.scheduleSessionsFunction = fn('ScheduleSessionsFunction', 'schedule-sessions');
-    this.completeEnrollmentFunction = fn('CompleteEnrollmentFunction', 'complete-enrollment');
-    this.compensateFunction = fn('CompensateFunction', 'compensate');
-    this.topUpFunction = fn('TopUpFunction', 'top-up-sessions', environment, Duration.minutes(5));
+    const stepEnvironment = { ...planEnvironment, [E.IDEMPOTENCY_TABLE_NAME]: this.idempotencyTable.tableName };
+    const fn = (fid: string, contract: HandlerContract, environment: Record<string, string> = stepEnvironment, timeout?: Duration) =>
+      new ServiceFunction(this, fid, { contract, environment, logRetention, sourceMaps: props.sourceMaps, ...(timeout ? { timeout } : {}) });
+    this.createPurchaseFunction = fn('CreatePurchaseFunction', H.createPurchase);
+    this.allocateTrainerFunction = fn('AllocateTrainerFunction', H.allocateTrainer);
+    this.scheduleSessionsFunction = fn('ScheduleSessionsFunction', H.scheduleSessions);
+    this.completeEnrollmentFunction = fn('CompleteEnrollmentFunction', H.completeEnrollment);
+    this.compensateFunction = fn('CompensateFunction', H.compensate);
+    this.topUpFunction = fn('TopUpFunction', H.topUp, planEnvironment, Duration.minutes(5));
     const steps = [
       this.createPurchaseFunction, this.allocateTrainerFunction, this.scheduleSessionsFunction,
       this.completeEnrollmentFunction, this.compensateFunction,
@@ -114,13 +107,20 @@ export class EnrollmentSaga extends Construct {
     this.triggerDeadLetterQueue = trigger.deadLetterQueue;
     // EventBridge encrypts into the queue with the construct key.
     key.grant(new iam.ServicePrincipal('events.amazonaws.com'), 'kms:GenerateDataKey', 'kms:Decrypt');
+    const triggerPattern = props.triggerPattern ?? { source: [...D.triggerSources], detailType: [...D.triggerDetailTypes] };
     new events.Rule(this, 'TriggerRule', {
       eventBus: props.eventBus,
-      eventPattern: props.triggerPattern ?? { detailType: ['PaymentSucceeded', 'PURCHASE_CONFIRMED'] },
+      eventPattern: triggerPattern,
       targets: [new targets.SqsQueue(trigger.queue, { deadLetterQueue: trigger.deadLetterQueue, retryAttempts: 185 })],
     });
-    this.starterFunction = fn('StarterFunction', 'start-saga', { STATE_MACHINE_ARN: this.stateMachine.stateMachineArn }, starterTimeout);
+    this.starterFunction = fn('StarterFunction', H.starter, {
+      [E.STATE_MACHINE_ARN]: this.stateMachine.stateMachineArn,
+      [E.ACCEPTED_SOURCES]: this.sourcesOf('triggerPattern', triggerPattern).join(','),
+      [E.ACCEPTED_ACCOUNTS]: (props.triggerAccounts ?? [Stack.of(this).account]).join(','),
+      [E.DEAD_LETTER_QUEUE_URL]: trigger.deadLetterQueue.queueUrl,
+    }, starterTimeout);
     this.stateMachine.grantStartExecution(this.starterFunction);
+    trigger.deadLetterQueue.grantSendMessages(this.starterFunction); // refused events go to the DLQ at once
     this.starterFunction.addEventSource(new lambdaEvents.SqsEventSource(trigger.queue, { batchSize: 10, reportBatchItemFailures: true }));
 
     new events.Rule(this, 'TopUpSchedule', {
@@ -154,21 +154,31 @@ export class EnrollmentSaga extends Construct {
     return this.table.grantReadWriteData(grantee);
   }
 
+  /** The exact `source`s a pattern matches: the consumer refuses every other source. */
+  private sourcesOf(prop: string, pattern: events.EventPattern): string[] {
+    const sources = pattern.source;
+    if (!sources || sources.length === 0 || !sources.every((s) => typeof s === 'string' && s.length > 0)) {
+      throw propError(this, prop, 'must name the exact `source`s to accept (e.g. PaymentOutbox\'s ' +
+        `'${D.triggerSources[0]}'), so that events of other sources on the bus can start nothing`);
+    }
+    return sources;
+  }
+
   private checkedPlan(props: EnrollmentSagaProps) {
     const plan = {
-      window: props.sessionsPerWindow ?? 4,
-      total: props.totalSessions ?? 30,
-      intervalDays: props.sessionIntervalDays ?? 7,
-      time: props.sessionTime ?? '09:00',
+      window: props.sessionsPerWindow ?? D.sessionsPerWindow,
+      total: props.totalSessions ?? D.totalSessions,
+      intervalDays: props.sessionIntervalDays ?? D.sessionIntervalDays,
+      time: props.sessionTime ?? D.sessionTime,
       sagaTimeout: props.sagaTimeout ?? Duration.minutes(15),
     };
     // Below 10 minutes a bus outage would time the saga out inside an emit's ~5 minutes of retries.
-    checkDuration(this.node.path, 'sagaTimeout', plan.sagaTimeout, Duration.minutes(10), Duration.days(365));
-    checkInteger(this.node.path, 'sessionsPerWindow', plan.window, 1, 100);
-    checkInteger(this.node.path, 'totalSessions', plan.total, 1, 1000);
-    checkInteger(this.node.path, 'sessionIntervalDays', plan.intervalDays, 1, 365);
-    if (plan.window > plan.total) throw new Error(`${this.node.path}: sessionsPerWindow (${plan.window}) must not exceed totalSessions (${plan.total})`);
-    if (!/^([01]\d|2[0-3]):[0-5]\d$/.test(plan.time)) throw new Error(`${this.node.path}: sessionTime must be HH:MM (UTC), got '${plan.time}'`);
+    checkDuration(this, 'sagaTimeout', plan.sagaTimeout, Duration.minutes(10), Duration.days(365));
+    checkInteger(this, 'sessionsPerWindow', plan.window, 1, 100);
+    checkInteger(this, 'totalSessions', plan.total, 1, 1000);
+    checkInteger(this, 'sessionIntervalDays', plan.intervalDays, 1, 365);
+    if (plan.window > plan.total) throw propError(this, 'sessionsPerWindow', `must not exceed totalSessions (${plan.total}), got ${plan.window}`);
+    if (!/^([01]\d|2[0-3]):[0-5]\d$/.test(plan.time)) throw propError(this, 'sessionTime', `must be HH:MM (UTC), got '${plan.time}'`);
     return plan;
   }
 

@@ -57,7 +57,7 @@ describe('EnrollmentSaga', () => {
     for (let name: string | undefined = definition.StartAt; name; name = definition.States[name].Next) order.push(name);
     expect(order).toEqual([
       'CreatePurchase', 'EmitPurchaseCreated', 'AllocateTrainer', 'EmitTrainerAllocated', 'ScheduleSessions', 'EmitSessionsScheduled',
-      'CompleteEnrollment', 'EmitCompletion', 'EnrollmentCompleted',
+      'CompleteEnrollment', 'EmitStudentCacheInvalidated', 'EmitEnrollmentCompleted', 'EnrollmentCompleted',
     ]);
     for (const name of order.slice(0, -1)) {
       const state = definition.States[name];
@@ -66,9 +66,18 @@ describe('EnrollmentSaga', () => {
       expect(state.Retry[0]).toMatchObject({ IntervalSeconds: 1, BackoffRate: 2, MaxAttempts: emits ? 10 : 6, JitterStrategy: 'FULL' });
       if (emits) expect(state.Retry[0]).toMatchObject({ ErrorEquals: ['EventBridge.FailedEntry', 'States.TaskFailed'], MaxDelaySeconds: 60 });
     }
-    for (const name of ['CreatePurchase', 'AllocateTrainer', 'ScheduleSessions', 'CompleteEnrollment', 'Compensate']) {
+    for (const name of ['CreatePurchase', 'AllocateTrainer', 'ScheduleSessions', 'CompleteEnrollment']) {
       expect(definition.States[name].Retry).toEqual([expect.objectContaining({ ErrorEquals: TRANSIENT_ERRORS })]);
     }
+    // task timeouts are transient too: every step is idempotent
+    expect(TRANSIENT_ERRORS).toEqual(expect.arrayContaining(['Lambda.Unknown', 'Sandbox.Timedout', 'States.Timeout', 'TransientError']));
+    // compensation: every error but a bad input is retried, and what still fails ends in a state of its own
+    expect(definition.States.Compensate.Retry).toEqual([
+      { ErrorEquals: ['ValidationError', 'ConfigurationError'], MaxAttempts: 0 },
+      expect.objectContaining({ ErrorEquals: ['States.ALL'], MaxAttempts: 12, JitterStrategy: 'FULL' }),
+    ]);
+    expect(definition.States.Compensate.Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.compensationError', Next: 'CompensationFailed' }]);
+    expect(definition.States.CompensationFailed).toMatchObject({ Type: 'Fail', Error: 'CompensationFailed' });
     // business rejections are not retried: they go straight to compensation
     expect(TRANSIENT_ERRORS).not.toEqual(expect.arrayContaining(['NoTrainerAvailable']));
     expect(TRANSIENT_ERRORS).not.toEqual(expect.arrayContaining(['AlreadyEnrolled']));
@@ -80,7 +89,10 @@ describe('EnrollmentSaga', () => {
     });
     expect(definition.States.EmitEnrollmentFailed.Next).toBe('EnrollmentFailed');
     expect(definition.States.EnrollmentFailed).toMatchObject({ Type: 'Fail', Error: 'EnrollmentFailed' });
-    expect(definition.States.EmitCompletion.Parameters.Entries).toHaveLength(2);
+    // one fact per PutEvents: a retry re-sends only the refused fact, and the cache fact goes first
+    for (const name of order.filter((n) => n.startsWith('Emit'))) expect(definition.States[name].Parameters.Entries).toHaveLength(1);
+    expect(definition.States.EmitStudentCacheInvalidated.Parameters.Entries[0]['Detail.$']).toBe('$.completion.events[0]');
+    expect(definition.States.EmitEnrollmentCompleted.Parameters.Entries[0]['Detail.$']).toBe('$.completion.events[1]');
   });
 
   test('the synthesized definition is valid Amazon States Language (and the validator does reject a broken one)', () => {
@@ -91,19 +103,26 @@ describe('EnrollmentSaga', () => {
     expect(() => new StateMachine(broken)).toThrow();
   });
 
-  test('trigger: rule on the bus for PaymentSucceeded / PURCHASE_CONFIRMED into an encrypted queue with a DLQ', () => {
+  test('trigger: rule on the bus for PaymentOutbox\'s PaymentSucceeded into an encrypted queue with a DLQ', () => {
     template.hasResourceProperties('AWS::Events::Rule', {
       EventBusName: Match.anyValue(),
-      EventPattern: { 'detail-type': ['PaymentSucceeded', 'PURCHASE_CONFIRMED'] },
+      EventPattern: { 'source': ['cdk-event-services.payment-outbox'], 'detail-type': ['PaymentSucceeded'] },
       Targets: [Match.objectLike({ DeadLetterConfig: { Arn: Match.anyValue() }, RetryPolicy: Match.objectLike({ MaximumRetryAttempts: 185 }) })],
     });
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { BatchSize: 10, FunctionResponseTypes: ['ReportBatchItemFailures'] });
-    const { template: custom } = synth({ triggerPattern: { source: ['shop'], detailType: ['OrderPaid'] } });
+    const { template: custom } = synth({ triggerPattern: { source: ['shop'], detailType: ['OrderPaid'] }, triggerAccounts: ['222222222222'] });
     custom.hasResourceProperties('AWS::Events::Rule', { EventPattern: { 'source': ['shop'], 'detail-type': ['OrderPaid'] } });
+    // the starter accepts exactly the pattern's sources and the given accounts (this stack's by default)
+    expect(functionNamed(custom, 'enrollment-saga-starter').props.Environment.Variables).toMatchObject({ ACCEPTED_SOURCES: 'shop', ACCEPTED_ACCOUNTS: '222222222222' });
+    expect(functionNamed(template, 'enrollment-saga-starter').props.Environment.Variables).toMatchObject({
+      ACCEPTED_SOURCES: 'cdk-event-services.payment-outbox', ACCEPTED_ACCOUNTS: Stack.of(saga).resolve(Stack.of(saga).account),
+    });
+    // a pattern without exact sources would let any source start sagas
+    expect(() => synth({ triggerPattern: { detailType: ['OrderPaid'] } })).toThrow(/triggerPattern: must name the exact `source`s/);
   });
 
   test('the starter may only start this state machine; steps get the session plan', () => {
-    const starter = functionNamed(template, 'enrollment-saga-start-saga');
+    const starter = functionNamed(template, 'enrollment-saga-starter');
     expect(starter.props.Environment.Variables.STATE_MACHINE_ARN).toEqual({ Ref: expect.stringMatching(/StateMachine/) });
     template.hasResourceProperties('AWS::IAM::Policy', {
       PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: 'states:StartExecution', Resource: { Ref: Match.stringLikeRegexp('StateMachine') } })]) },
@@ -112,7 +131,7 @@ describe('EnrollmentSaga', () => {
       SESSION_WINDOW: '4', TOTAL_SESSIONS: '30', SESSION_INTERVAL_DAYS: '7', SESSION_TIME: '09:00',
     });
     const { template: t } = synth({ sessionsPerWindow: 2, totalSessions: 10, sessionIntervalDays: 3, sessionTime: '18:30' });
-    expect(functionNamed(t, 'enrollment-saga-top-up-sessions').props.Environment.Variables).toMatchObject({
+    expect(functionNamed(t, 'enrollment-saga-top-up').props.Environment.Variables).toMatchObject({
       SESSION_WINDOW: '2', TOTAL_SESSIONS: '10', SESSION_INTERVAL_DAYS: '3', SESSION_TIME: '18:30',
     });
   });
@@ -180,13 +199,13 @@ describe('EnrollmentSaga', () => {
   });
 
   test.each([
-    [{ sessionsPerWindow: 0 }, /sessionsPerWindow must be an integer from 1 to 100/],
-    [{ totalSessions: 2.5 }, /totalSessions must be an integer from 1 to 1000/],
-    [{ sessionIntervalDays: 400 }, /sessionIntervalDays must be an integer from 1 to 365/],
-    [{ sessionTime: '9am' }, /sessionTime must be HH:MM \(UTC\), got '9am'/],
-    [{ sessionsPerWindow: 10, totalSessions: 5 }, /sessionsPerWindow \(10\) must not exceed totalSessions \(5\)/],
-    [{ maxReceiveCount: 0 }, /maxReceiveCount must be an integer from 1 to 1000/],
-    [{ sagaTimeout: Duration.minutes(2) }, /sagaTimeout must be between 10 minutes and 365 days/],
+    [{ sessionsPerWindow: 0 }, /sessionsPerWindow: must be an integer from 1 to 100/],
+    [{ totalSessions: 2.5 }, /totalSessions: must be an integer from 1 to 1000/],
+    [{ sessionIntervalDays: 400 }, /sessionIntervalDays: must be an integer from 1 to 365/],
+    [{ sessionTime: '9am' }, /sessionTime: must be HH:MM \(UTC\), got '9am'/],
+    [{ sessionsPerWindow: 10, totalSessions: 5 }, /sessionsPerWindow: must not exceed totalSessions \(5\), got 10/],
+    [{ maxReceiveCount: 0 }, /maxReceiveCount: must be an integer from 1 to 1000/],
+    [{ sagaTimeout: Duration.minutes(2) }, /sagaTimeout: must be between 10 minutes and 365 days/],
   ])('invalid props fail at synth with a message naming the fix: %j', (props, message) => {
     expect(() => synth(props)).toThrow(message);
   });

@@ -1,12 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { trainerKey } from '../../functions/enrollment-saga/enrollment-items';
+import { courseKey, trainerKey } from '../../functions/enrollment-saga/enrollment-items';
 import type { SagaInput, SagaServices, SessionPlan } from '../../functions/enrollment-saga/saga-types';
-import { ENROLLMENT_TABLE_SCHEMA as S } from '../../lib/enrollment-saga/enrollment-table-schema';
+import { ENROLLMENT_TABLE_SCHEMA as S } from '../../lib/enrollment-saga/contract';
 import { localClients, uniqueName } from '../harness/local-aws';
 import { createLocalTable } from '../harness/local-table';
 
 export const DEFAULT_PLAN: SessionPlan = { window: 4, total: 30, intervalDays: 7, time: '09:00' };
+/** What every test course costs, and what sagaInput() pays, unless a test says otherwise. */
+export const PRICE = { amount: 4200, currency: 'EUR' } as const;
 
 /** The enrollment table on DynamoDB Local, built from the construct's schema, and services over it. */
 export async function enrollmentTable(plan: SessionPlan = DEFAULT_PLAN, now: () => Date = () => new Date()) {
@@ -26,8 +28,16 @@ export async function enrollmentTable(plan: SessionPlan = DEFAULT_PLAN, now: () 
     services,
     get,
     query,
-    /** Trainers as users seed them: capacity per course, nothing allocated. */
-    seedTrainers: async (courseId: string, capacities: number[]) => {
+    /** A course as users seed it (README): its price in minor units and its currency. */
+    seedCourse: async (courseId: string, price: number = PRICE.amount, currency: string = PRICE.currency) => {
+      await clients.doc.send(new PutCommand({ TableName: tableName, Item: { ...courseKey(courseId), courseId, price, currency } }));
+    },
+    /** Trainers as users seed them: capacity per course, nothing allocated; the course itself at PRICE unless `course: false`. */
+    seedTrainers: async (courseId: string, capacities: number[], course = true) => {
+      if (course) {
+        const item = { ...courseKey(courseId), courseId, price: PRICE.amount, currency: PRICE.currency };
+        await clients.doc.send(new PutCommand({ TableName: tableName, Item: item }));
+      }
       for (const [i, capacity] of capacities.entries()) {
         await clients.doc.send(new PutCommand({ TableName: tableName, Item: { ...trainerKey(courseId, `trn_${i}`), trainerId: `trn_${i}`, courseId, capacity, allocated: 0 } }));
       }
@@ -46,6 +56,7 @@ export function sagaInput(overrides: Partial<SagaInput> = {}): SagaInput {
     paymentId,
     studentId: `stu_${randomUUID().slice(0, 8)}`,
     courseId: 'crs_1',
+    ...PRICE,
     ...overrides,
   };
 }

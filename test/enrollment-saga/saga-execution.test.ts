@@ -88,6 +88,67 @@ describe('enrollment saga executions', () => {
     expect((await saga.table.trainers('crs_busdown'))[0].allocated).toBe(1);
   });
 
+  test('the bus refuses the first completion fact once: each fact arrives once, StudentCacheInvalidated before EnrollmentCompleted', async () => {
+    await saga.table.seedTrainers('crs_refuse_first', [1]);
+    const input = sagaInput({ courseId: 'crs_refuse_first' });
+    let refusals = 0;
+    // As Step Functions' PutEvents integration behaves: the accepted entries are on the bus, and
+    // one refused entry (FailedEntryCount > 0) fails the task with EventBridge.FailedEntry.
+    const refuseCacheFactOnce = (real: (i: any) => Promise<any>) => async (i: any) => {
+      const first = i.Entries[0];
+      if (first.DetailType === EnrollmentEvents.STUDENT_CACHE_INVALIDATED && refusals++ === 0) {
+        const accepted = i.Entries.slice(1);
+        if (accepted.length > 0) await real({ Entries: accepted });
+        throw Object.assign(new Error('1 entry refused'), { name: 'EventBridge.FailedEntry' });
+      }
+      return real(i);
+    };
+    expect(await saga.run(input, { 'put-events': refuseCacheFactOnce })).toMatchObject({ status: 'SUCCEEDED' });
+    expect(refusals).toBeGreaterThan(0);
+    const completion = factsOf(saga.emitted, input.sagaId)
+      .map((e) => e.DetailType)
+      .filter((t) => t === EnrollmentEvents.STUDENT_CACHE_INVALIDATED || t === EnrollmentEvents.ENROLLMENT_COMPLETED);
+    expect(completion).toEqual([EnrollmentEvents.STUDENT_CACHE_INVALIDATED, EnrollmentEvents.ENROLLMENT_COMPLETED]);
+  });
+
+  test('a payment that does not match the course price, or an unknown course: compensated, EnrollmentFailed with the reason', async () => {
+    await saga.table.seedTrainers('crs_priced', [2]);
+    const cheap = sagaInput({ courseId: 'crs_priced', amount: 100 });
+    const dollars = sagaInput({ courseId: 'crs_priced', currency: 'USD' });
+    const unknown = sagaInput({ courseId: 'crs_not_seeded' });
+    for (const [input, reason] of [[cheap, 'PAYMENT_MISMATCH'], [dollars, 'PAYMENT_MISMATCH'], [unknown, 'COURSE_UNKNOWN']] as const) {
+      expect(await saga.run(input)).toMatchObject({ status: 'FAILED', error: 'EnrollmentFailed' });
+      expect(await saga.table.get(`PURCHASE#pur_${input.sagaId}`, 'PURCHASE')).toBeUndefined();
+      expect(await saga.table.get(`STUDENT#${input.studentId}#COURSE#${input.courseId}`, 'ACTIVE_PURCHASE')).toBeUndefined();
+      const facts = factsOf(saga.emitted, input.sagaId);
+      expect(facts.map((e) => e.DetailType)).toEqual([EnrollmentEvents.ENROLLMENT_FAILED]);
+      expect(facts[0].Detail.payload).toMatchObject({ reason, paymentId: input.paymentId });
+    }
+    expect((await saga.table.trainers('crs_priced'))[0].allocated).toBe(0);
+  });
+
+  test('compensation retried on task timeouts and SDK errors, then EnrollmentFailed; one that never succeeds ends in CompensationFailed', async () => {
+    await saga.table.seedTrainers('crs_flaky', [0]); // no seat: the saga fails into compensation
+    const input = sagaInput({ courseId: 'crs_flaky' });
+    const failures = ['Sandbox.Timedout', 'States.Timeout', 'Lambda.Unknown', 'TimeoutError', 'TransientError'];
+    let calls = 0;
+    const flaky = (real: (i: any) => Promise<any>) => async (i: any) => {
+      const name = failures[calls++];
+      if (name) throw Object.assign(new Error(`injected ${name}`), { name });
+      return real(i);
+    };
+    expect(await saga.run(input, { compensate: flaky })).toMatchObject({ status: 'FAILED', error: 'EnrollmentFailed' });
+    expect(calls).toBe(failures.length + 1);
+    expect(await saga.table.get(`PURCHASE#pur_${input.sagaId}`, 'PURCHASE')).toMatchObject({ status: 'CANCELLED' });
+    expect(factsOf(saga.emitted, input.sagaId).map((e) => e.DetailType)).toContain(EnrollmentEvents.ENROLLMENT_FAILED);
+
+    const stuck = sagaInput({ courseId: 'crs_flaky' });
+    const down = () => async () => { throw Object.assign(new Error('table unreachable'), { name: 'TimeoutError' }); };
+    expect(await saga.run(stuck, { compensate: down })).toMatchObject({ status: 'FAILED', error: 'CompensationFailed' });
+    // the purchase is still held: what the CompensationFailed state (and its alarm) tell an operator
+    expect(await saga.table.get(`PURCHASE#pur_${stuck.sagaId}`, 'PURCHASE')).toMatchObject({ status: 'CREATED' });
+  });
+
   test('1000 PaymentSucceeded deliveries for 200 payments (5 each, concurrently): 200 purchases, 200 allocations, 800 sessions', async () => {
     await saga.table.seedTrainers('crs_load', [50, 50, 50, 50]);
     const inputs = Array.from({ length: 200 }, () => sagaInput({ courseId: 'crs_load' }));

@@ -91,6 +91,7 @@ describe('enrollment saga steps (DynamoDB Local)', () => {
 
   test('a second active purchase of one course by one student is AlreadyEnrolled; its compensation leaves the first intact', async () => {
     const t = await enrollmentTable();
+    await t.seedCourse('crs_1');
     const first = sagaInput({ studentId: 'stu_twice' });
     const second = sagaInput({ studentId: 'stu_twice' });
     await createPurchase(t.services, first);
@@ -137,6 +138,7 @@ describe('enrollment saga steps (DynamoDB Local)', () => {
 
   test('no trainer for the course: NoTrainerAvailable, then compensation cancels the purchase', async () => {
     const t = await enrollmentTable();
+    await t.seedTrainers('crs_nobody', []); // the course, and no trainer
     const input = sagaInput({ courseId: 'crs_nobody' });
     await createPurchase(t.services, input);
     expect(await rejection(allocateTrainer(t.services, input))).toBe('NoTrainerAvailable');
@@ -147,6 +149,7 @@ describe('enrollment saga steps (DynamoDB Local)', () => {
 
   test('the only free trainer sits beyond the first 1 MB Query page: found and allocated', async () => {
     const t = await enrollmentTable();
+    await t.seedCourse('crs_big');
     const bio = 'x'.repeat(200_000); // 6 full trainers of ~200 KB fill more than one page
     for (let i = 0; i < 6; i++) {
       await t.services.db.send(new PutCommand({
