@@ -1,9 +1,10 @@
 /** How a product is laid out in the single products table (keys and sparse GSIs). */
+import { PRODUCTS_TABLE_SCHEMA } from '../../lib/product-api/contract';
 
 export const PRODUCT_SK = 'METADATA';
 export const ACTIVE_PARTITION = 'PRODUCT#ACTIVE';
-export const PRICE_INDEX = 'ProductsByPriceIndex';
-export const NAME_INDEX = 'ProductsByNameIndex';
+export const PRICE_INDEX = PRODUCTS_TABLE_SCHEMA.priceIndex.indexName;
+export const NAME_INDEX = PRODUCTS_TABLE_SCHEMA.nameIndex.indexName;
 
 export interface Product {
   productId: string;

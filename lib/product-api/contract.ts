@@ -52,7 +52,10 @@ export const PRODUCT_EVENT_SOURCE = 'cdk-event-services.product-api';
 
 /**
  * The `products` table's key schema (from the product lambda plan: PK/SK, GSI1 by
- * price, GSI2 by name). The construct and the handler tests' local tables are built from it.
+ * price, GSI2 by name). The construct and the handler tests' local tables are built from
+ * it, and the handlers take the index names from it. The handlers' key expressions spell
+ * the attribute names (`GSI1_PK = :pk`): a rename here fails the handler tests, which run
+ * them against tables built from this schema.
  */
 export const PRODUCTS_TABLE_SCHEMA = {
   partitionKey: 'PK',
