@@ -17,7 +17,7 @@ const querySchema = z.object({
   minPrice: z.optional(z.string().check(z.regex(decimal, { message: 'must be a price with at most 2 decimals' }))),
   maxPrice: z.optional(z.string().check(z.regex(decimal, { message: 'must be a price with at most 2 decimals' }))),
   name: z.optional(productNameSchema),
-  nextToken: z.optional(z.string().check(z.maxLength(2048))),
+  nextToken: z.optional(z.string().check(z.maxLength(4096))),
 });
 
 const cents = (s: string) => Math.round(Number(s) * 100);

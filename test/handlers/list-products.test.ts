@@ -75,6 +75,18 @@ describe('read-products: listing', () => {
     expect((await f.read({ method: 'GET', query: { name: 'gizmo', nextToken: first.nextToken } })).statusCode).toBe(400);
   });
 
+  test('a name query pages with the longest name allowed (200 emoji: the largest token)', async () => {
+    const name = '\u{1F375}'.repeat(200);
+    const longIds = [randomUUID(), randomUUID()];
+    const records = longIds.map((productId, i) => recordFor(changeEnvelope({ eventType: 'ProductCreated', productId, acceptedAt: 9_000 + i, product: { name, price: 50, currency: 'USD' } })));
+    expect((await f.apply({ Records: records })).batchItemFailures).toEqual([]);
+    const { items, pages } = await listAll({ name, limit: '1' });
+    expect(pages).toBeGreaterThanOrEqual(2);
+    expect(items.map((p) => p.productId).sort()).toEqual([...longIds].sort());
+    const token = parse(await f.read({ method: 'GET', query: { name, limit: '1' } })).nextToken as string;
+    expect(token.length).toBeGreaterThan(2048); // the old 2048-character cap refused it
+  });
+
   describe('nextToken is tamper-evident', () => {
     // A genuine token after the first two products by price (Widget 5, Gadget 10.5).
     let genuine: string;
