@@ -1,12 +1,12 @@
-import { callerOf, parseCallerIdentitySource } from './caller-identity';
 import { acceptCreate, acceptDelete, acceptUpdate, type AcceptServices } from './accept-logic';
+import { callerOf, parseCallerIdentitySource } from './caller-identity';
 import { productIdSchema, productInputSchema } from './product-schema';
+import { ProductApiHandlers } from '../../lib/product-api/contract';
 import { documentClient } from '../shared/clients/dynamodb';
 import { snsClient } from '../shared/clients/sns';
+import { readConfig } from '../shared/config';
 import { MethodNotAllowedError, jsonResponse } from '../shared/errors';
 import { httpHandler } from '../shared/http-handler';
-import { ProductApiHandlers } from '../../lib/product-api/contract';
-import { readConfig } from '../shared/config';
 import { createLogger } from '../shared/logger';
 import { parseJsonBody, validate } from '../shared/validation';
 

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
-import { PRODUCT_EVENT_SOURCE, ProductEvents, type ProductEventType } from '../../lib/product-api/contract';
-import { PRODUCT_SK, isActive, productPk } from './product-item';
 import type { Caller } from './caller-identity';
+import { PRODUCT_SK, isActive, productPk } from './product-item';
 import type { ChangePayload, ProductInput } from './product-schema';
+import { PRODUCT_EVENT_SOURCE, ProductEvents, type ProductEventType } from '../../lib/product-api/contract';
 import { createEvent, type EventEnvelope } from '../shared/envelope';
 import { NotFoundError } from '../shared/errors';
 
@@ -62,18 +62,21 @@ export interface ChangeRequest {
 
 export async function acceptCreate(services: AcceptServices, product: ProductInput, request: ChangeRequest): Promise<Accepted> {
   const productId = randomUUID();
-  const event = await publish(services, ProductEvents.CREATED, request.correlationId, { productId, acceptedAt: acceptedAt(services), caller: request.caller, product });
+  const payload = { productId, acceptedAt: acceptedAt(services), caller: request.caller, product };
+  const event = await publish(services, ProductEvents.CREATED, request.correlationId, payload);
   return { productId, eventId: event.eventId };
 }
 
 export async function acceptUpdate(services: AcceptServices, productId: string, product: ProductInput, request: ChangeRequest): Promise<Accepted> {
   await assertActive(services, productId);
-  const event = await publish(services, ProductEvents.UPDATED, request.correlationId, { productId, acceptedAt: acceptedAt(services), caller: request.caller, product });
+  const payload = { productId, acceptedAt: acceptedAt(services), caller: request.caller, product };
+  const event = await publish(services, ProductEvents.UPDATED, request.correlationId, payload);
   return { productId, eventId: event.eventId };
 }
 
 export async function acceptDelete(services: AcceptServices, productId: string, request: ChangeRequest): Promise<Accepted> {
   await assertActive(services, productId);
-  const event = await publish(services, ProductEvents.DELETED, request.correlationId, { productId, acceptedAt: acceptedAt(services), caller: request.caller });
+  const payload = { productId, acceptedAt: acceptedAt(services), caller: request.caller };
+  const event = await publish(services, ProductEvents.DELETED, request.correlationId, payload);
   return { productId, eventId: event.eventId };
 }

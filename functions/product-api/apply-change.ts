@@ -1,9 +1,9 @@
 import { applyChange, type ApplyServices } from './apply-logic';
 import { productChangeSchema, type ProductChange } from './product-schema';
-import { dynamoDbClient, documentClient } from '../shared/clients/dynamodb';
-import { createEventIdempotency } from '../shared/idempotency';
 import { ProductApiHandlers } from '../../lib/product-api/contract';
+import { dynamoDbClient, documentClient } from '../shared/clients/dynamodb';
 import { readConfig } from '../shared/config';
+import { createEventIdempotency } from '../shared/idempotency';
 import { createLogger } from '../shared/logger';
 import { sqsBatchHandler } from '../shared/sqs-handler';
 

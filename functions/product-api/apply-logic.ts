@@ -1,7 +1,7 @@
 import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { ProductEvents } from '../../lib/product-api/contract';
 import { ACTIVE_PARTITION, PRODUCT_SK, changeVersion, namePartition, priceSortKey, productPk } from './product-item';
 import type { ProductChange } from './product-schema';
+import { ProductEvents } from '../../lib/product-api/contract';
 import { isConditionFailure } from '../shared/dynamodb-conditions';
 
 export interface ApplyServices {

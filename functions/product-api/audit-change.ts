@@ -1,7 +1,7 @@
 import { auditChange, type AuditServices } from './audit-logic';
 import { productChangeSchema, type ProductChange } from './product-schema';
-import { s3Client } from '../shared/clients/s3';
 import { ProductApiHandlers } from '../../lib/product-api/contract';
+import { s3Client } from '../shared/clients/s3';
 import { readConfig } from '../shared/config';
 import { createLogger } from '../shared/logger';
 import { sqsBatchHandler } from '../shared/sqs-handler';

@@ -1,6 +1,6 @@
 import * as z from 'zod/mini';
-import { ACTIVE_PARTITION, centsKey, namePartition } from './product-item';
 import { signPageToken, openPageToken } from './page-token';
+import { ACTIVE_PARTITION, centsKey, namePartition } from './product-item';
 import { MAX_PRICE, productNameSchema } from './product-schema';
 import { BadRequestError } from '../shared/errors';
 import { validate } from '../shared/validation';

@@ -1,6 +1,6 @@
 import * as z from 'zod/mini';
-import { PRODUCT_TEXT_RULES, ProductEvents } from '../../lib/product-api/contract';
 import { callerSchema } from './caller-identity';
+import { PRODUCT_TEXT_RULES, ProductEvents } from '../../lib/product-api/contract';
 import { envelopeSchema } from '../shared/envelope';
 
 export const MAX_PRICE = 1_000_000;

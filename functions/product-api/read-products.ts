@@ -3,12 +3,12 @@ import { parseListQuery } from './list-query';
 import { cachedSecretKey } from './page-token';
 import { productIdSchema } from './product-schema';
 import { getProduct, listProducts, type ReadServices } from './read-logic';
+import { ProductApiHandlers } from '../../lib/product-api/contract';
 import { documentClient } from '../shared/clients/dynamodb';
 import { secretsManagerClient } from '../shared/clients/secrets-manager';
+import { readConfig } from '../shared/config';
 import { jsonResponse } from '../shared/errors';
 import { httpHandler } from '../shared/http-handler';
-import { ProductApiHandlers } from '../../lib/product-api/contract';
-import { readConfig } from '../shared/config';
 import { createLogger } from '../shared/logger';
 import { validate } from '../shared/validation';
 

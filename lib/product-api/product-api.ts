@@ -16,8 +16,8 @@ import {
   acknowledgeFindings, addApi5xxAlarm, addDeadLetterQueueAlarm, addFunctionAlarms, checkDuration, checkNumber,
   createIdempotencyTable, createServiceKey, HandlerContract, nagArn, propError, ReliableQueue, resolveAlarmTopic, ServiceFunction,
 } from '../core';
-import { ProductApiAuthorization } from './authorization';
 import { createAuditBucket } from './audit-bucket';
+import { ProductApiAuthorization } from './authorization';
 import {
   CallerIdentitySource, CHANGE_FANOUT_DEFINITION as FANOUT, PRODUCTS_TABLE_SCHEMA, ProductApiEnv as Env, ProductApiHandlers, ProductEvents,
   type ProductEventType,
@@ -149,8 +149,10 @@ export class ProductApi extends Construct {
         retentionPeriod: Duration.days(14),
       });
       addDeadLetterQueueAlarm(this, dlqId, dlq, this.alarmTopic);
-      acknowledgeFindings(dlq, { 'AwsSolutions-SQS3': 'This queue is itself a dead-letter queue (the SNS subscription\'s redrive ' +
-        'target); a DLQ behind it would only move the problem. Its depth alarm pages on the first message.' });
+      acknowledgeFindings(dlq, {
+        'AwsSolutions-SQS3': 'This queue is itself a dead-letter queue (the SNS subscription\'s redrive ' +
+        'target); a DLQ behind it would only move the problem. Its depth alarm pages on the first message.',
+      });
       topic.addSubscription(new subscriptions.SqsSubscription(q.queue, { rawMessageDelivery: FANOUT.rawMessageDelivery, deadLetterQueue: dlq }));
       subscriptionDlqs[consumer] = dlq;
     }

@@ -9,10 +9,10 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { functionNamed, snapshotOf, testApp, testStack } from './test-app';
-import { acknowledgementsUnder, nagFindings, unmatchedAcknowledgements } from '../nag/nag-findings';
 import { productInputSchema } from '../../functions/product-api/product-schema';
 import { ProductApi, ProductApiAuthorization } from '../../lib';
 import { PRODUCT_TEXT_RULES, ProductApiEnv, ProductApiHandlers } from '../../lib/product-api/contract';
+import { acknowledgementsUnder, nagFindings, unmatchedAcknowledgements } from '../nag/nag-findings';
 
 const validates = (schema: any, input: unknown) => !(schema['~standard'].validate(input).issues?.length);
 
@@ -263,7 +263,9 @@ describe('ProductApi', () => {
 
   test('alarm thresholds are props; out-of-range values fail at synth naming the prop', () => {
     const { template: t } = synth({
-      alarmThresholds: { functionErrorRatePercent: 2, functionP95Duration: Duration.millis(800), queueMaxMessageAge: Duration.minutes(15), api5xxRatePercent: 0.5 },
+      alarmThresholds: {
+        functionErrorRatePercent: 2, functionP95Duration: Duration.millis(800), queueMaxMessageAge: Duration.minutes(15), api5xxRatePercent: 0.5,
+      },
     });
     const thresholds = (Object.values(t.findResources('AWS::CloudWatch::Alarm')) as any[]).map((a) => a.Properties.Threshold);
     expect(thresholds.filter((x) => x === 2)).toHaveLength(4);

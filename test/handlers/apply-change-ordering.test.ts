@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { ProductApiHandlers } from '../../lib/product-api/contract';
 import { ProductApiFixture, changeEnvelope, recordFor, setupProductApi } from './product-fixture';
+import { ProductApiHandlers } from '../../lib/product-api/contract';
 
 /** The writer applies each change once and never lets an older change overwrite a newer one. */
 describe('apply-change: duplicates and ordering', () => {

@@ -1,6 +1,6 @@
 import { GetObjectCommand } from '@aws-sdk/client-s3';
-import { auditKey } from '../../functions/product-api/audit-logic';
 import { ProductApiFixture, TEST_API_KEY_ID, parse, setupProductApi, toChanges } from './product-fixture';
+import { auditKey } from '../../functions/product-api/audit-logic';
 import { deleteMessages, receive, receiveAtLeast } from '../harness/local-aws';
 
 /**
