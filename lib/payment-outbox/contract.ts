@@ -32,6 +32,8 @@ export const PaymentOutboxDefaults = {
   publisherBatchSize: 100,
   publisherRetryAttempts: 10,
   publisherMaxRecordAgeSeconds: 6 * 3600,
+  /** Archive of the created bus (not read by a handler). */
+  archiveRetentionDays: 90,
 } as const;
 
 /** Event types PaymentOutbox publishes (EventBridge `detail-type`); consumers subscribe to these. */

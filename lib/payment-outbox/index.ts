@@ -1,4 +1,4 @@
 export * from './payment-outbox';
 export * from './payment-outbox-props';
 export * from './payment-event-types';
-export * from './payments-table-schema';
+export { PaymentEvents, PAYMENT_EVENT_SOURCE, type PaymentEventType } from './contract';

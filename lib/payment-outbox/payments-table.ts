@@ -2,7 +2,8 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
-import { PAYMENTS_TABLE_SCHEMA as S } from './payments-table-schema';
+import { PAYMENTS_TABLE_SCHEMA as S } from './contract';
+import { acknowledgeFindings } from '../core/nag';
 import { secureTableSettings } from '../core/tables';
 
 const STRING = dynamodb.AttributeType.STRING;
@@ -20,6 +21,13 @@ export function createPaymentsTable(scope: Construct, key: kms.IKey, removalPoli
     stream: dynamodb.StreamViewType[S.streamViewType],
     timeToLiveAttribute: S.timeToLiveAttribute,
     removalPolicy,
+    // RETAIN says the data must outlive the stack; deletion protection also stops a console or API delete.
+    deletionProtection: removalPolicy === RemovalPolicy.RETAIN,
+  });
+  acknowledgeFindings(table, {
+    'NIST.800.53.R5-DynamoDBInBackupPlan': 'Point-in-time recovery (35 days) is on. An AWS Backup plan (vault, schedule, ' +
+      'retention, copies) is the account\'s backup policy, not a construct\'s: add the table to yours ' +
+      '(`BackupResource.fromDynamoDbTable(outbox.table)`, README).',
   });
   table.addGlobalSecondaryIndex({
     indexName: S.outboxByTimeIndex.indexName,
