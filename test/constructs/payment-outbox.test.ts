@@ -203,6 +203,17 @@ describe('PaymentOutbox', () => {
     expect([p95(template, 'WebhookFunction'), p95(template, 'PublisherFunction'), p95(template, 'ReplayFunction')]).toEqual([1_000, 5_000, 240_000]);
   });
 
+  test('an alarm topic you pass, encrypted with a key of this app: CloudWatch alarms of this account may use the key', () => {
+    const st = testStack(testApp({ nag: false }));
+    const topicKey = new kms.Key(st, 'TopicKey', { enableKeyRotation: true });
+    const { template: t } = synth({ alarmTopic: new sns.Topic(st, 'Alarms', { masterKey: topicKey }) }, st);
+    const [key] = Object.values(t.findResources('AWS::KMS::Key', { Properties: { KeyPolicy: { Statement: Match.arrayWith([
+      Match.objectLike({ Principal: { Service: 'cloudwatch.amazonaws.com' } })]) } } })) as any[];
+    const statement = key.Properties.KeyPolicy.Statement.find((x: any) => x.Principal?.Service === 'cloudwatch.amazonaws.com');
+    expect(statement).toMatchObject({ Action: ['kms:Decrypt', 'kms:GenerateDataKey*'], Condition: { StringEquals: { 'aws:SourceAccount': '111111111111' } } });
+    t.resourceCountIs('AWS::SNS::Topic', 1); // the user's; none created
+  });
+
   test('alarm thresholds are props (defaults as before)', () => {
     const { template: t } = synth({
       alarmThresholds: {
