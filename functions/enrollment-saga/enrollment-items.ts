@@ -1,4 +1,4 @@
-// Item keys of the enrollment table (see lib/enrollment-saga/enrollment-table-schema.ts).
+// Item keys of the enrollment table (its key schema: ENROLLMENT_TABLE_SCHEMA in lib/enrollment-saga/contract.ts).
 export const purchaseId = (sagaId: string) => `pur_${sagaId}`;
 export const allocationId = (sagaId: string) => `alc_${sagaId}`;
 

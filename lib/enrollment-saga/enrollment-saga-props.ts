@@ -4,6 +4,41 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 
+/** Thresholds of the saga's alarms (defaults: the values the construct always used). */
+export interface EnrollmentSagaAlarmThresholds {
+  /**
+   * Error rate of each function (errors / invocations over 5 minutes), in percent.
+   * @default 5
+   */
+  readonly functionErrorRatePercent?: number;
+  /**
+   * p95 duration of each function, 3 periods of 5 minutes in a row.
+   * @default Duration.seconds(3)
+   */
+  readonly functionP95Duration?: Duration;
+  /**
+   * Failed executions in 5 minutes above which the alarm fires (every compensated saga is a failed execution).
+   * @default 0
+   */
+  readonly failedExecutions?: number;
+  /**
+   * p95 execution time over 5 minutes.
+   * @default Duration.seconds(5)
+   */
+  readonly executionTimeP95?: Duration;
+  /**
+   * Trigger events waiting in the trigger DLQ above which the backlog alarm fires (the
+   * DLQ's own alarm fires on the first one).
+   * @default 100
+   */
+  readonly triggerDeadLetterBacklog?: number;
+  /**
+   * Age of the oldest message in a work queue (trigger, refund, stopped executions).
+   * @default Duration.minutes(5)
+   */
+  readonly queueMaxMessageAge?: Duration;
+}
+
 /** Properties of an {@link EnrollmentSaga}. */
 export interface EnrollmentSagaProps {
   /** The bus the payment events arrive on (typically `PaymentOutbox.eventBus`); saga facts are published there too. */
@@ -24,12 +59,38 @@ export interface EnrollmentSagaProps {
    */
   readonly triggerAccounts?: string[];
   /**
+   * The EventBridge `source` of the refunds that cancel an enrollment (`PaymentRefunded`
+   * events whose payment is refunded in full). Refunds of other sources are refused.
+   * @default ['cdk-event-services.payment-outbox'] (PaymentOutbox)
+   */
+  readonly refundSources?: string[];
+  /**
+   * How many saga starters run at once (the trigger queue's event source `maxConcurrency`,
+   * 2–1000): a burst of payments waits in the queue instead of throttling StartExecution
+   * and sending paid triggers to the DLQ.
+   * @default 5
+   */
+  readonly starterMaxConcurrency?: number;
+  /**
+   * Alarm thresholds.
+   * @default - see {@link EnrollmentSagaAlarmThresholds}
+   */
+  readonly alarmThresholds?: EnrollmentSagaAlarmThresholds;
+  /**
+   * Customer-managed key for the functions' and the state machine's log groups.
+   * @default - CloudWatch Logs' own encryption
+   */
+  readonly logEncryptionKey?: kms.IKey;
+  /**
    * Where every alarm goes.
    * @default - an encrypted topic is created (`alarmTopic`)
    */
   readonly alarmTopic?: sns.ITopic;
   /**
-   * Key for the tables and queues.
+   * Key for the tables and queues. A key of your own must let EventBridge
+   * (`events.amazonaws.com`) use it through SQS (`kms:GenerateDataKey`, `kms:Decrypt`,
+   * `kms:ViaService` = `sqs.<region>.amazonaws.com`): the construct adds that statement
+   * only to a key in the stack.
    * @default - a customer-managed key with rotation is created
    */
   readonly encryptionKey?: kms.IKey;
@@ -64,7 +125,8 @@ export interface EnrollmentSagaProps {
    */
   readonly topUpSchedule?: events.Schedule;
   /**
-   * Receives of a trigger event before it moves to the starter's DLQ.
+   * Receives of a queued event (trigger, refund, stopped execution) before it moves to its
+   * queue's DLQ. Events that can never succeed (foreign, malformed) move at once.
    * @default 5
    */
   readonly maxReceiveCount?: number;

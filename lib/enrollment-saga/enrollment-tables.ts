@@ -2,18 +2,20 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
-import { ENROLLMENT_TABLE_SCHEMA as S } from './enrollment-table-schema';
+import { ENROLLMENT_TABLE_SCHEMA as S } from './contract';
 import { secureTableSettings } from '../core/tables';
 
 const STRING = dynamodb.AttributeType.STRING;
 
-/** Purchases, trainers, allocations, sessions and their uniqueness guards, in one table. */
+/** Purchases, courses, trainers, allocations, sessions, the saga's records and the uniqueness guards, in one table. */
 export function createEnrollmentTable(scope: Construct, key: kms.IKey, removalPolicy: RemovalPolicy): dynamodb.Table {
   const table = new dynamodb.Table(scope, 'EnrollmentTable', {
     partitionKey: { name: S.partitionKey, type: STRING },
     sortKey: { name: S.sortKey, type: STRING },
     ...secureTableSettings(key),
     removalPolicy,
+    // A retained table is one nobody means to lose: a stack update or a console click cannot delete it either.
+    deletionProtection: removalPolicy === RemovalPolicy.RETAIN,
   });
   table.addGlobalSecondaryIndex({
     indexName: S.topUpIndex.indexName,

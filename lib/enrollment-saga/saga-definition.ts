@@ -4,6 +4,15 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
+import { ENROLLMENT_EVENT_SOURCE } from './contract';
+
+/** PutEvents whose IAM grant carries an `events:source` condition: the state machine may put the saga's own facts only. */
+class SagaPutEvents extends tasks.EventBridgePutEvents {
+  constructor(scope: Construct, id: string, props: tasks.EventBridgePutEventsProps) {
+    super(scope, id, props);
+    for (const statement of this.taskPolicies ?? []) statement.addCondition('StringEquals', { 'events:source': ENROLLMENT_EVENT_SOURCE });
+  }
+}
 
 export interface SagaStepFunctions {
   readonly createPurchase: lambda.IFunction;
@@ -73,7 +82,7 @@ export function sagaDefinition(scope: Construct, fns: SagaStepFunctions, bus: ev
     source: sfn.JsonPath.stringAt(`${path}.source`),
   });
   const emit = (id: string, path: string) =>
-    new tasks.EventBridgePutEvents(scope, id, { entries: [entry(path)], resultPath: sfn.JsonPath.DISCARD }).addRetry(EMIT_RETRY);
+    new SagaPutEvents(scope, id, { entries: [entry(path)], resultPath: sfn.JsonPath.DISCARD }).addRetry(EMIT_RETRY);
 
   const failed = emit('EmitEnrollmentFailed', '$.compensation.event')
     .next(new sfn.Fail(scope, 'EnrollmentFailed', { error: 'EnrollmentFailed', causePath: '$.compensation.reason' }));
