@@ -81,7 +81,10 @@ const project = new typescript.TypeScriptProject({
     'typedoc-plugin-markdown@4.14.1',
   ],
 
-  eslintOptions: { dirs: ['lib', 'functions'], devdirs: ['test', 'projenrc', '.projenrc.ts'] },
+  // functions/ may import devDependencies: the handlers' libraries are bundled into
+  // assets/ at compile. lib/ may not: it is what a consumer's app loads, with nothing but
+  // the peer dependencies installed.
+  eslintOptions: { dirs: ['lib', 'functions'], devdirs: ['test', 'projenrc', '.projenrc.ts', 'functions'] },
 
   jest: true,
   jestOptions: {

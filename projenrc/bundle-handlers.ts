@@ -1,4 +1,5 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { build } from 'esbuild';
 import { HANDLER_ASSETS_DIR, HANDLER_ESBUILD_OPTIONS, HANDLER_SOURCES_DIR, handlerAssetDir } from '../lib/core/handler-bundling';
@@ -50,7 +51,8 @@ export async function bundleHandlers(options: { onlyOutdated?: boolean } = {}): 
       logLevel: 'error',
     });
     // Our own sources only: dependencies change with package-lock.json, which counts for every entry.
-    manifest[entry] = Object.keys(result.metafile.inputs).filter((input) => !input.includes('node_modules/'));
+    const inputs = Object.keys(result.metafile.inputs).filter((input) => !input.includes('node_modules/'));
+    manifest[entry] = { inputs, hash: hashOf(inputs) };
     mkdirSync(dir, { recursive: true });
     for (const file of result.outputFiles) {
       const temporary = `${file.path}.${process.pid}.tmp`;
@@ -58,26 +60,38 @@ export async function bundleHandlers(options: { onlyOutdated?: boolean } = {}): 
       renameSync(temporary, file.path);
     }
   })));
-  writeFileSync(MANIFEST, JSON.stringify(manifest, null, 2));
+  // Re-read before writing: an overlapping run may have recorded other entries meanwhile.
+  writeFileSync(MANIFEST, JSON.stringify({ ...readManifest(), ...Object.fromEntries(todo.map((e) => [e, manifest[e]])) }, null, 2));
   return todo;
 }
 
-/** Which source files went into each bundle: `npx jest` rebuilds only bundles older than one of them. */
+/**
+ * Which source files went into each bundle, and a hash of their contents: `npx jest`
+ * rebuilds only bundles whose sources changed. Contents, not modification times: two
+ * overlapping runs could otherwise leave a bundle of older sources looking newer.
+ */
 const MANIFEST = path.join(HANDLER_ASSETS_DIR, 'inputs.json');
 const ROOT = path.join(HANDLER_SOURCES_DIR, '..');
 
-function readManifest(): Record<string, string[]> {
+type Manifest = Record<string, { inputs: string[]; hash: string }>;
+
+function readManifest(): Manifest {
   return existsSync(MANIFEST) ? JSON.parse(readFileSync(MANIFEST, 'utf8')) : {};
 }
 
-function isOutdated(entry: string, manifest: Record<string, string[]>): boolean {
-  const bundles = [false, true].map((sourceMaps) => path.join(handlerAssetDir(entry, sourceMaps), 'index.js'));
-  if (!manifest[entry] || bundles.some((b) => !existsSync(b))) return true;
-  const built = Math.min(...bundles.map((b) => statSync(b).mtimeMs));
-  return [...manifest[entry], 'package-lock.json'].some((input) => {
+function hashOf(inputs: string[]): string {
+  const hash = createHash('sha256');
+  for (const input of [...inputs, 'package-lock.json']) {
     const file = path.join(ROOT, input);
-    return !existsSync(file) || statSync(file).mtimeMs > built;
-  });
+    hash.update(input).update(existsSync(file) ? readFileSync(file) : 'missing');
+  }
+  return hash.digest('hex');
+}
+
+function isOutdated(entry: string, manifest: Manifest): boolean {
+  const bundles = [false, true].map((sourceMaps) => path.join(handlerAssetDir(entry, sourceMaps), 'index.js'));
+  const built = manifest[entry];
+  return !built?.hash || bundles.some((b) => !existsSync(b)) || hashOf(built.inputs) !== built.hash;
 }
 
 /** Bundles of handlers that no longer exist must not ship. */

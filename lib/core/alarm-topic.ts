@@ -43,6 +43,25 @@ export interface AlarmTopicProps {
 }
 
 /**
+ * The encrypted, TLS-only topic and its key, with the statements that let this account's
+ * alarms publish (a topic policy replaces SNS's default policy, so without that statement
+ * every alarm would change state and notify no one).
+ */
+function createDeliverableTopic(scope: Construct, ids: { key: string; topic: string }, masterKey?: kms.IKey): { topic: sns.Topic; key: kms.IKey } {
+  const key = masterKey ?? createServiceKey(scope, ids.key, 'alarm topic');
+  grantCloudWatchKeyUse(key);
+  const topic = new sns.Topic(scope, ids.topic, { masterKey: key, enforceSSL: true });
+  topic.addToResourcePolicy(new iam.PolicyStatement({
+    sid: 'CloudWatchAlarmsPublish',
+    principals: [CLOUDWATCH],
+    actions: ['sns:Publish'],
+    resources: [topic.topicArn],
+    conditions: alarmsOfThisAccount(scope),
+  }));
+  return { topic, key };
+}
+
+/**
  * An SNS topic that CloudWatch alarms can actually publish to: KMS-encrypted, TLS only,
  * and a topic policy that allows `cloudwatch.amazonaws.com` to publish for alarms of this
  * account and region. (A topic policy replaces SNS's default policy, so without that
@@ -57,27 +76,19 @@ export class AlarmTopic extends Construct {
 
   constructor(scope: Construct, id: string, props: AlarmTopicProps = {}) {
     super(scope, id);
-    this.key = props.masterKey ?? createServiceKey(this, 'Key', 'alarm topic');
-    grantCloudWatchKeyUse(this.key);
-    this.topic = new sns.Topic(this, 'Topic', { masterKey: this.key, enforceSSL: true });
-    this.topic.addToResourcePolicy(new iam.PolicyStatement({
-      sid: 'CloudWatchAlarmsPublish',
-      principals: [CLOUDWATCH],
-      actions: ['sns:Publish'],
-      resources: [this.topic.topicArn],
-      conditions: alarmsOfThisAccount(this),
-    }));
+    ({ topic: this.topic, key: this.key } = createDeliverableTopic(this, { key: 'Key', topic: 'Topic' }, props.masterKey));
   }
 }
 
 /**
- * The topic a construct's alarms go to: the user's own, or an {@link AlarmTopic} created
- * here. A user's topic is the user's: its policy is left alone (README says what it must
- * allow), but when it is encrypted with a key defined in this app, CloudWatch is let use
- * that key, since alarms could not publish otherwise.
+ * The topic a construct's alarms go to: the user's own, or one created here (same
+ * resources as an {@link AlarmTopic}, under the construct ids earlier versions used, so an
+ * upgrade keeps the topic and its subscriptions). A user's topic is the user's: its
+ * policy is left alone (README says what it must allow), but when it is encrypted with a
+ * key defined in this app, CloudWatch is let use that key, since alarms could not publish otherwise.
  */
 export function resolveAlarmTopic(scope: Construct, topic?: sns.ITopic): sns.ITopic {
-  if (!topic) return new AlarmTopic(scope, 'Alarms').topic;
+  if (!topic) return createDeliverableTopic(scope, { key: 'AlarmTopicKey', topic: 'AlarmTopic' }).topic;
   const key = (topic as sns.Topic).masterKey;
   if (key instanceof kms.Key) grantCloudWatchKeyUse(key);
   return topic;

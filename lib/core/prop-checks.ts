@@ -13,8 +13,9 @@ export function propError(scope: IConstruct, prop: string, message: string): Val
 /** Fails synth naming the prop and its range when a duration is out of range (tokens are left alone). */
 export function checkDuration(scope: IConstruct, name: string, value: Duration | undefined, min: Duration, max: Duration): void {
   if (value === undefined || value.isUnresolved()) return;
-  const s = value.toSeconds();
-  if (s < min.toSeconds() || s > max.toSeconds()) {
+  // Milliseconds: toSeconds() throws on a sub-second duration such as Duration.millis(800).
+  const ms = value.toMilliseconds();
+  if (ms < min.toMilliseconds() || ms > max.toMilliseconds()) {
     throw propError(scope, name, `must be between ${min.toHumanString()} and ${max.toHumanString()}, got ${value.toHumanString()}`);
   }
 }

@@ -19,7 +19,8 @@ const SYNTH_RUNS = Number(process.env.BENCH_SYNTH_RUNS ?? 3);
 async function main(): Promise<void> {
   console.log(`node ${process.version}, ${RUNS} alternating fresh processes (kit, bare, ...) per init time\n`);
   console.log('handler                               bundle bytes   bare bytes  ratio   init ms  bare init ms  ratio (median of pairs)');
-  const configNames = [ProductApiHandlers, PaymentOutboxHandlers, EnrollmentSagaHandlers].flatMap((h) => Object.values(h).flatMap((c) => [...c.environment]));
+  const configNames = [ProductApiHandlers, PaymentOutboxHandlers, EnrollmentSagaHandlers]
+    .flatMap((handlers) => Object.values(handlers).flatMap((c) => [...c.environment]));
   for (const r of await measureKitOverhead(RUNS, configNames)) {
     console.log(
       `${r.handler.padEnd(37)} ${String(r.bytes).padStart(12)} ${String(r.bareBytes).padStart(12)} ${(r.bytes / r.bareBytes).toFixed(2).padStart(6)}` +
@@ -36,13 +37,13 @@ async function main(): Promise<void> {
   console.log(`  consumer app, one NodejsFunction bundled from source by local esbuild:                        ${s(synth.singleFunctionSeconds)}`);
   console.log(`  ratio: ${(synth.allConstructsSeconds / synth.singleFunctionSeconds).toFixed(2)}x`);
   console.log(`  example app, three environment stacks (cdk synth, cdk-nag AwsSolutions): ${s(synth.exampleAppSeconds)}`);
-  const b = synth.breakdown;
+  const parts = synth.breakdown;
   const ms = (x: number) => `${(x / 1000).toFixed(1)} s`;
   console.log('  where the example app\'s synth goes (in process, no CLI start-up):');
-  console.log(`    building the construct tree                  ${ms(b.full.buildMs)}`);
-  console.log(`    cdk-nag AwsSolutions                         ${ms(b.full.synthMs - b.nonag.synthMs)}`);
-  console.log(`    CDK's template validation (default rules)    ${ms(b.nonag.synthMs - b.bare.synthMs)}`);
-  console.log(`    the rest of synthesis (templates, assets)    ${ms(b.bare.synthMs)}`);
+  console.log(`    building the construct tree                  ${ms(parts.full.buildMs)}`);
+  console.log(`    cdk-nag AwsSolutions                         ${ms(parts.full.synthMs - parts.nonag.synthMs)}`);
+  console.log(`    CDK's template validation (default rules)    ${ms(parts.nonag.synthMs - parts.bare.synthMs)}`);
+  console.log(`    the rest of synthesis (templates, assets)    ${ms(parts.bare.synthMs)}`);
 
   console.log('\nAWS calls per operation (SDK middleware on the handlers\' clients, local engines):');
   for (const { operation, calls } of await measureAwsCalls()) {
