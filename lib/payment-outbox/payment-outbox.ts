@@ -14,7 +14,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import {
   acknowledgeFindings, addApi5xxAlarm, addDeadLetterQueueAlarm, addFunctionAlarms, checkDuration, checkInteger, checkNumber,
-  createServiceKey, HandlerContract, notify, propError, resolveAlarmTopic, ServiceFunction,
+  createServiceKey, HandlerContract, notify, resolveAlarmTopic, ServiceFunction,
 } from '../core';
 import {
   OUTBOX_STREAM_FILTER, PAYMENT_EVENT_SOURCE, PAYMENTS_TABLE_SCHEMA, PaymentOutboxDefaults as Defaults, PaymentOutboxEnv as Env,
@@ -230,9 +230,9 @@ export class PaymentOutbox extends Construct {
     const t = props.alarmThresholds ?? {};
     checkNumber(this, 'alarmThresholds.functionErrorRatePercent', t.functionErrorRatePercent, 0, 100);
     checkNumber(this, 'alarmThresholds.api5xxRatePercent', t.api5xxRatePercent, 0, 100);
-    checkMillis(this, 'alarmThresholds.webhookP95Duration', t.webhookP95Duration, Duration.millis(1), Duration.seconds(29));
-    checkMillis(this, 'alarmThresholds.publisherP95Duration', t.publisherP95Duration, Duration.millis(1), Duration.seconds(60));
-    checkMillis(this, 'alarmThresholds.replayP95Duration', t.replayP95Duration, Duration.millis(1), Duration.minutes(5));
+    checkDuration(this, 'alarmThresholds.webhookP95Duration', t.webhookP95Duration, Duration.millis(1), Duration.seconds(29));
+    checkDuration(this, 'alarmThresholds.publisherP95Duration', t.publisherP95Duration, Duration.millis(1), Duration.seconds(60));
+    checkDuration(this, 'alarmThresholds.replayP95Duration', t.replayP95Duration, Duration.millis(1), Duration.minutes(5));
     checkDuration(this, 'alarmThresholds.publisherIteratorAge', t.publisherIteratorAge, Duration.seconds(1), Duration.days(7));
     return settings;
   }
@@ -286,18 +286,6 @@ export class PaymentOutbox extends Construct {
       }),
     );
     return dashboard;
-  }
-}
-
-/**
- * Like the kit's `checkDuration`, in milliseconds: a p95 threshold may be under a second,
- * which `Duration.toSeconds()` refuses to convert.
- */
-function checkMillis(scope: Construct, name: string, value: Duration | undefined, min: Duration, max: Duration): void {
-  if (value === undefined || value.isUnresolved()) return;
-  const ms = value.toMilliseconds();
-  if (ms < min.toMilliseconds() || ms > max.toMilliseconds()) {
-    throw propError(scope, name, `must be between ${min.toHumanString()} and ${max.toHumanString()}, got ${value.toHumanString()}`);
   }
 }
 
