@@ -1,11 +1,12 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { cancelOnRefund, refundDetailSchema, type RefundDetail } from './cancel-on-refund-logic';
 import { listSetting, originRefusal, queuedEventSchema, sendToDeadLetterQueue } from './event-origin';
-import { eventBridgePublisher } from './fact-publisher';
+import { sinkPublisher } from './fact-publisher';
 import { EnrollmentSagaEnv as E, EnrollmentSagaHandlers } from '../../lib/enrollment-saga/contract';
 import { documentClient, dynamoDbClient } from '../shared/clients/dynamodb';
 import { eventBridgeClient } from '../shared/clients/eventbridge';
 import { readConfig } from '../shared/config';
+import { EventBridgeSink } from '../shared/eventbridge-sink';
 import { createEventIdempotency } from '../shared/idempotency';
 import { createLogger } from '../shared/logger';
 import { sqsBatchHandler } from '../shared/sqs-handler';
@@ -16,7 +17,7 @@ const config = readConfig(contract.environment);
 const logger = createLogger(contract.serviceName);
 const sqs = new SQSClient({ useQueueUrlAsEndpoint: false }); // see start-saga.ts
 const services = { db: documentClient, tableName: config[E.TABLE_NAME], now: () => new Date() };
-const publisher = eventBridgePublisher(eventBridgeClient, config[E.EVENT_BUS_NAME]);
+const publisher = sinkPublisher(new EventBridgeSink(eventBridgeClient, config[E.EVENT_BUS_NAME]));
 const origin = { sources: listSetting(config[E.ACCEPTED_SOURCES]), accounts: listSetting(config[E.ACCEPTED_ACCOUNTS]) };
 // Keyed on the refund's event id: concurrent deliveries of one refund run once (a duplicate in progress fails and comes back).
 const idempotency = createEventIdempotency('cancel-on-refund', dynamoDbClient, config[E.IDEMPOTENCY_TABLE_NAME]);

@@ -1,9 +1,10 @@
 import { compensateStopped, stoppedExecutionSchema, type StoppedExecution } from './compensate-stopped-logic';
-import { eventBridgePublisher } from './fact-publisher';
+import { sinkPublisher } from './fact-publisher';
 import { EnrollmentSagaEnv as E, EnrollmentSagaHandlers } from '../../lib/enrollment-saga/contract';
 import { documentClient, dynamoDbClient } from '../shared/clients/dynamodb';
 import { eventBridgeClient } from '../shared/clients/eventbridge';
 import { readConfig } from '../shared/config';
+import { EventBridgeSink } from '../shared/eventbridge-sink';
 import { createEventIdempotency } from '../shared/idempotency';
 import { createLogger } from '../shared/logger';
 import { sqsBatchHandler } from '../shared/sqs-handler';
@@ -12,7 +13,7 @@ const contract = EnrollmentSagaHandlers.compensateStopped;
 const config = readConfig(contract.environment);
 const logger = createLogger(contract.serviceName);
 const services = { db: documentClient, tableName: config[E.TABLE_NAME], now: () => new Date() };
-const publisher = eventBridgePublisher(eventBridgeClient, config[E.EVENT_BUS_NAME]);
+const publisher = sinkPublisher(new EventBridgeSink(eventBridgeClient, config[E.EVENT_BUS_NAME]));
 // Keyed on the status-change event's own id: concurrent deliveries of one event run once.
 const idempotency = createEventIdempotency('compensate-stopped', dynamoDbClient, config[E.IDEMPOTENCY_TABLE_NAME]);
 const compensateOnce = idempotency.wrap(({ event }: { eventId: string; event: StoppedExecution }) =>

@@ -1,7 +1,7 @@
-import { PutEventsCommand, type EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { TableServices } from './saga-types';
 import type { EventEnvelope } from '../shared/envelope';
+import type { EventSink } from '../shared/event-sink';
 
 /** Puts one saga fact on the bus, or throws: the consumer's record then fails and is retried. */
 export interface FactPublisher {
@@ -9,20 +9,15 @@ export interface FactPublisher {
 }
 
 /**
- * Facts from the consumers outside the state machine, one `PutEvents` entry per fact: a
- * refused fact is the only one sent again, so facts keep their order and none is repeated
- * because another was refused.
+ * Facts from the consumers outside the state machine, through the kit's sink (the
+ * EventBridge sink in production), one fact per call: a refused fact is the only one sent
+ * again, so facts keep their order and none is repeated because another was refused.
  */
-export function eventBridgePublisher(client: EventBridgeClient, eventBusName: string): FactPublisher {
+export function sinkPublisher(sink: EventSink): FactPublisher {
   return {
     async publish(event) {
-      const { FailedEntryCount, Entries } = await client.send(new PutEventsCommand({
-        Entries: [{ EventBusName: eventBusName, Source: event.source, DetailType: event.eventType, Detail: JSON.stringify(event) }],
-      }));
-      const [entry] = Entries ?? [];
-      if (FailedEntryCount || !entry?.EventId) {
-        throw new Error(`The bus refused ${event.eventType} ${event.eventId}: ${entry?.ErrorCode ?? 'no entry result'} ${entry?.ErrorMessage ?? ''}`.trim());
-      }
+      const { failed } = await sink.publish([event]);
+      if (failed.length > 0) throw new Error(`The bus refused ${event.eventType} ${event.eventId}: ${failed[0].reason}`);
     },
   };
 }

@@ -39,7 +39,7 @@ const RETRY: sfn.RetryProps = {
 export const COMPENSATION_PERMANENT_ERRORS = ['ValidationError', 'ConfigurationError'];
 /**
  * Compensation must finish, and it is idempotent: every other error (an SDK timeout, a
- * throttled table, a Lambda or task timeout) is retried, ~10 minutes in all.
+ * throttled table, a Lambda or task timeout) is retried, up to ~8 minutes in all (2 s ×2, capped at 1 minute, 12 times).
  */
 const COMPENSATION_RETRY: sfn.RetryProps = {
   errors: [sfn.Errors.ALL],
