@@ -1,5 +1,5 @@
-import type { EventSink } from '../shared/event-sink';
 import type { EventEnvelope } from '../shared/envelope';
+import type { EventSink } from '../shared/event-sink';
 
 /** One outbox record from the stream, in stream order. */
 export interface OutboxRecord {

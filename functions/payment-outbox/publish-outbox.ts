@@ -4,12 +4,12 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import middy from '@middy/core';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import * as z from 'zod/mini';
-import { EventBridgeSink } from '../shared/eventbridge-sink';
 import { publishOutbox, type OutboxRecord } from './publish-outbox-logic';
 import { OUTBOX_RECORD_TYPE, PaymentOutboxHandlers } from '../../lib/payment-outbox/contract';
 import { eventBridgeClient } from '../shared/clients/eventbridge';
 import { readConfig } from '../shared/config';
 import { envelopeSchema } from '../shared/envelope';
+import { EventBridgeSink } from '../shared/eventbridge-sink';
 import { createLogger } from '../shared/logger';
 import { validate } from '../shared/validation';
 

@@ -1,11 +1,11 @@
 import { QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod/mini';
-import type { EventSink } from '../shared/event-sink';
 import { OUTBOX_POSITION } from './payment-items';
 import { publishOutbox } from './publish-outbox-logic';
 import { PAYMENTS_TABLE_SCHEMA } from '../../lib/payment-outbox/contract';
 import type { EventEnvelope } from '../shared/envelope';
 import { ValidationError } from '../shared/errors';
+import type { EventSink } from '../shared/event-sink';
 import { validate } from '../shared/validation';
 
 /** Longest window one request may replay (the outbox itself keeps 7 days by default). */

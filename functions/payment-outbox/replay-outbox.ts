@@ -1,12 +1,12 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { EventBridgeSink } from '../shared/eventbridge-sink';
 import { parseReplayRequest, replayOutbox, type ReplayResult } from './replay-outbox-logic';
 import { PaymentOutboxHandlers } from '../../lib/payment-outbox/contract';
 import { documentClient } from '../shared/clients/dynamodb';
 import { eventBridgeClient } from '../shared/clients/eventbridge';
 import { readConfig } from '../shared/config';
+import { EventBridgeSink } from '../shared/eventbridge-sink';
 import { createLogger } from '../shared/logger';
 
 const contract = PaymentOutboxHandlers.replay;

@@ -207,8 +207,15 @@ describe('PaymentOutbox', () => {
     const st = testStack(testApp({ nag: false }));
     const topicKey = new kms.Key(st, 'TopicKey', { enableKeyRotation: true });
     const { template: t } = synth({ alarmTopic: new sns.Topic(st, 'Alarms', { masterKey: topicKey }) }, st);
-    const [key] = Object.values(t.findResources('AWS::KMS::Key', { Properties: { KeyPolicy: { Statement: Match.arrayWith([
-      Match.objectLike({ Principal: { Service: 'cloudwatch.amazonaws.com' } })]) } } })) as any[];
+    const [key] = Object.values(t.findResources('AWS::KMS::Key', {
+      Properties: {
+        KeyPolicy: {
+          Statement: Match.arrayWith([
+            Match.objectLike({ Principal: { Service: 'cloudwatch.amazonaws.com' } }),
+          ]),
+        },
+      },
+    })) as any[];
     const statement = key.Properties.KeyPolicy.Statement.find((x: any) => x.Principal?.Service === 'cloudwatch.amazonaws.com');
     expect(statement).toMatchObject({ Action: ['kms:Decrypt', 'kms:GenerateDataKey*'], Condition: { StringEquals: { 'aws:SourceAccount': '111111111111' } } });
     t.resourceCountIs('AWS::SNS::Topic', 1); // the user's; none created

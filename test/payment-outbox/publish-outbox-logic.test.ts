@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { EventSink } from '../../functions/shared/event-sink';
 import { publishOutbox } from '../../functions/payment-outbox/publish-outbox-logic';
 import { createEvent } from '../../functions/shared/envelope';
+import type { EventSink } from '../../functions/shared/event-sink';
 
 /** A second sink (the Kafka sink of a later issue) as the EventSink contract sees it. */
 function recordingSink(name: string, refuse: (eventId: string, attempt: number) => boolean): EventSink & { taken: string[]; attempts: number } {

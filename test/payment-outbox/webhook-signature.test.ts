@@ -1,6 +1,6 @@
 import { verifyWebhookSignature } from '../../functions/payment-outbox/webhook-signature';
-import { signatureHeader, signPayload } from '../../functions/shared/hmac';
 import { UnauthorizedError } from '../../functions/shared/errors';
+import { signatureHeader, signPayload } from '../../functions/shared/hmac';
 
 const NOW = new Date('2026-11-24T12:00:00Z');
 const TS = String(NOW.getTime() / 1000);
