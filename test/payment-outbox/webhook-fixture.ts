@@ -22,6 +22,16 @@ export interface WebhookFixture {
   stop(): Promise<void>;
 }
 
+/** Every variable the webhook's contract lists, as the construct sets them with default props (the bench uses it too). */
+export function webhookEnvironment(tableName: string, signingSecretArn: string): Record<string, string> {
+  return {
+    [PaymentOutboxEnv.TABLE_NAME]: tableName,
+    [PaymentOutboxEnv.SIGNING_SECRET_ARN]: signingSecretArn,
+    [PaymentOutboxEnv.SIGNATURE_TOLERANCE_SECONDS]: String(PaymentOutboxDefaults.signatureToleranceSeconds),
+    [PaymentOutboxEnv.OUTBOX_RETENTION_SECONDS]: String(PaymentOutboxDefaults.outboxRetentionSeconds),
+  };
+}
+
 /** The payments table, a signing secret `{ current }`, and the webhook bundle pointed at both. */
 export async function setupWebhook(prefix: string, currentSecret: string): Promise<WebhookFixture> {
   const clients = localClients();
@@ -30,13 +40,7 @@ export async function setupWebhook(prefix: string, currentSecret: string): Promi
   const secrets = await startLocalSecretsManager();
   const secretName = uniqueName(`${prefix}-signing`);
   const secretArn = secrets.put(secretName, JSON.stringify({ current: currentSecret }));
-  configureHandlerEnv({
-    [PaymentOutboxEnv.TABLE_NAME]: tableName,
-    [PaymentOutboxEnv.SIGNING_SECRET_ARN]: secretArn,
-    [PaymentOutboxEnv.SIGNATURE_TOLERANCE_SECONDS]: String(PaymentOutboxDefaults.signatureToleranceSeconds),
-    [PaymentOutboxEnv.OUTBOX_RETENTION_SECONDS]: String(PaymentOutboxDefaults.outboxRetentionSeconds),
-    AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
-  });
+  configureHandlerEnv({ ...webhookEnvironment(tableName, secretArn), AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint });
   const bundle = await bundleHandler('functions/payment-outbox/webhook.ts');
   // A fresh container per fixture (its own config, secret cache and refetch clock), as a
   // second Lambda container would be: the module registry would otherwise hand back the first.
