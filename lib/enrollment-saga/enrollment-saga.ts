@@ -367,15 +367,9 @@ export class EnrollmentSaga extends Construct {
   private checkedThresholds(props: EnrollmentSagaProps) {
     const t = props.alarmThresholds ?? {};
     checkNumber(this, 'alarmThresholds.functionErrorRatePercent', t.functionErrorRatePercent, 0, 100);
-    // (checkDuration converts to whole seconds; these two are in milliseconds)
-    const checkMillis = (name: string, value: Duration | undefined, max: Duration) => {
-      if (value && !value.isUnresolved() && (value.toMilliseconds() < 1 || value.toMilliseconds() > max.toMilliseconds())) {
-        throw propError(this, name, `must be between 1 ms and ${max.toHumanString()}, got ${value.toHumanString()}`);
-      }
-    };
-    checkMillis('alarmThresholds.functionP95Duration', t.functionP95Duration, Duration.minutes(15));
+    checkDuration(this, 'alarmThresholds.functionP95Duration', t.functionP95Duration, Duration.millis(1), Duration.minutes(15));
     checkInteger(this, 'alarmThresholds.failedExecutions', t.failedExecutions, 0, 1_000_000);
-    checkMillis('alarmThresholds.executionTimeP95', t.executionTimeP95, Duration.days(365));
+    checkDuration(this, 'alarmThresholds.executionTimeP95', t.executionTimeP95, Duration.millis(1), Duration.days(365));
     checkInteger(this, 'alarmThresholds.triggerDeadLetterBacklog', t.triggerDeadLetterBacklog, 1, 1_000_000);
     checkDuration(this, 'alarmThresholds.queueMaxMessageAge', t.queueMaxMessageAge, Duration.minutes(1), Duration.days(14));
     return {
