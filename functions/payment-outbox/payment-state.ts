@@ -1,10 +1,6 @@
-import { PaymentEvents, PaymentEventType } from '../../lib/payment-outbox/contract';
+import { PaymentEvents, PaymentEventType, PaymentStatus } from '../../lib/payment-outbox/contract';
 
-/**
- * `partially_refunded` while refunds add up below the amount, `refunded` once they reach it
- * (that transition happens exactly once per payment).
- */
-export type PaymentStatus = 'pending' | 'succeeded' | 'failed' | 'partially_refunded' | 'refunded';
+export type { PaymentStatus };
 
 /** A payment as recorded. Amounts are integers in minor units (cents): sums stay exact. */
 export interface PaymentState {

@@ -45,6 +45,21 @@ export const PaymentEvents = {
 
 export type PaymentEventType = (typeof PaymentEvents)[keyof typeof PaymentEvents];
 
+/**
+ * `payload.status` of payment events. Partial refunds keep a payment `partially_refunded`;
+ * the refund that brings the refunded total to the amount makes it `refunded` (once), so a
+ * rule on full refunds matches `detail.payload.status: [PaymentStatuses.REFUNDED]`.
+ */
+export const PaymentStatuses = {
+  PENDING: 'pending',
+  SUCCEEDED: 'succeeded',
+  FAILED: 'failed',
+  PARTIALLY_REFUNDED: 'partially_refunded',
+  REFUNDED: 'refunded',
+} as const;
+
+export type PaymentStatus = (typeof PaymentStatuses)[keyof typeof PaymentStatuses];
+
 /** The envelope `source` of every payment event, and the EventBridge `source` it is published under. */
 export const PAYMENT_EVENT_SOURCE = 'cdk-event-services.payment-outbox';
 

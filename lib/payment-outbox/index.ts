@@ -1,4 +1,4 @@
 export * from './payment-outbox';
 export * from './payment-outbox-props';
-export * from './payment-event-types';
-export { PaymentEvents, PAYMENT_EVENT_SOURCE, type PaymentEventType } from './contract';
+// What a user of the construct matches on: its event types and source, and the payment statuses its events carry.
+export { PaymentEvents, PAYMENT_EVENT_SOURCE, PaymentStatuses, type PaymentEventType, type PaymentStatus } from './contract';

@@ -20,7 +20,6 @@ import {
   OUTBOX_STREAM_FILTER, PAYMENT_EVENT_SOURCE, PAYMENTS_TABLE_SCHEMA, PaymentOutboxDefaults as Defaults, PaymentOutboxEnv as Env,
   PaymentEvents, PaymentEventType, PaymentOutboxHandlers,
 } from './contract';
-import { paymentEventPattern } from './payment-event-types';
 import { PaymentOutboxAlarmThresholds, PaymentOutboxProps } from './payment-outbox-props';
 import { createPaymentsTable } from './payments-table';
 import { WEBHOOK_PATH, WebhookRestApi } from './webhook-rest-api';
@@ -146,7 +145,7 @@ export class PaymentOutbox extends Construct {
 
   /** A rule pattern for this construct's events, e.g. `eventPattern(PaymentOutbox.EVENTS.SUCCEEDED)`; all types when none are given. */
   public eventPattern(...types: PaymentEventType[]): events.EventPattern {
-    return paymentEventPattern(...types);
+    return { source: [PAYMENT_EVENT_SOURCE], detailType: types.length > 0 ? types : Object.values(PaymentEvents) };
   }
 
   /**

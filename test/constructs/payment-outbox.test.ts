@@ -6,7 +6,8 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { functionNamed, snapshotOf, testApp, testStack } from './test-app';
-import { PAYMENT_EVENT_SOURCE, PaymentEvents, PaymentOutbox } from '../../lib';
+import * as library from '../../lib';
+import { PAYMENT_EVENT_SOURCE, PaymentEvents, PaymentOutbox, PaymentStatuses } from '../../lib';
 import { OUTBOX_STREAM_FILTER, PaymentOutboxHandlers } from '../../lib/payment-outbox/contract';
 import { acknowledgementsUnder, nagFindings, unmatchedAcknowledgements } from '../nag/nag-findings';
 
@@ -286,6 +287,9 @@ describe('PaymentOutbox', () => {
     expect(outbox.eventPattern().detailType).toHaveLength(3);
     expect(stack.resolve(outbox.table.tableName)).toEqual({ Ref: expect.stringMatching(/PaymentsTable/) });
     expect(Object.keys((outbox.metricErrors() as any).usingMetrics)).toHaveLength(3);
+    expect(PaymentStatuses.REFUNDED).toBe('refunded');
+    // the public API of this context: the construct, its event constants; nothing of the kit or the contract's internals
+    expect(Object.keys(library).filter((k) => /payment/i.test(k)).sort()).toEqual(['PAYMENT_EVENT_SOURCE', 'PaymentEvents', 'PaymentOutbox', 'PaymentStatuses']);
   });
 
   test('cdk-nag AwsSolutions: no unacknowledged findings', () => {
