@@ -240,6 +240,25 @@ export class EnrollmentSaga extends Construct {
 
     this.functions = [...steps, this.topUpFunction, this.starterFunction, this.cancelOnRefundFunction, this.compensateStoppedFunction];
     this.addAlarms(thresholds);
+    // CompensationFailed gets an alarm of its own: what it holds stays held until compensated.
+    const compensationFailed = new logs.MetricFilter(this, 'CompensationFailedFilter', {
+      logGroup: sagaLogs,
+      metricNamespace: 'CdkEventServices/EnrollmentSaga',
+      metricName: `CompensationFailed-${Names.uniqueId(this)}`.slice(0, 255),
+      filterPattern: logs.FilterPattern.all(
+        logs.FilterPattern.stringValue('$.type', '=', 'FailStateEntered'),
+        logs.FilterPattern.stringValue('$.details.name', '=', 'CompensationFailed'),
+      ),
+      metricValue: '1',
+    });
+    notify(compensationFailed.metric({ statistic: 'Sum', period: Duration.minutes(5) }).createAlarm(this, 'CompensationFailedAlarm', {
+      alarmDescription: `${this.stateMachine.node.path}: an execution ended in CompensationFailed (seat, purchase or guards still held; ` +
+        'compensated again from its status change, see stoppedExecutionDeadLetterQueue)',
+      threshold: 0,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    }), this.alarmTopic);
     this.dashboard = this.createDashboard([trigger, refunds, stopped]);
     this.alarms = this.node.findAll().filter((c): c is cloudwatch.Alarm => c instanceof cloudwatch.Alarm);
     this.acknowledgeFindings(steps, topUpDlq);

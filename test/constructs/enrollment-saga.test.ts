@@ -241,9 +241,17 @@ describe('EnrollmentSaga', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ExecutionsAborted', Threshold: 0, AlarmActions: Match.anyValue() });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ExecutionTime', ExtendedStatistic: 'p95', Threshold: 5000 });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ApproximateNumberOfMessagesVisible', Threshold: 100 });
-    // 9 functions x (error rate, p95) + 5 saga alarms + 3 queues x (DLQ depth, message age) + the top-up DLQ
+    // CompensationFailed: from the state machine's log (the Fail state entered)
+    template.hasResourceProperties('AWS::Logs::MetricFilter', {
+      FilterPattern: '{ ($.type = "FailStateEntered") && ($.details.name = "CompensationFailed") }',
+      LogGroupName: { Ref: Match.stringLikeRegexp('StateMachineLogs') },
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: Match.stringLikeRegexp('^CompensationFailed-'), Namespace: 'CdkEventServices/EnrollmentSaga', Threshold: 0, AlarmActions: Match.anyValue(),
+    });
+    // 9 functions x (error rate, p95) + 6 saga alarms + 3 queues x (DLQ depth, message age) + the top-up DLQ
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')) as any[];
-    expect(alarms).toHaveLength(18 + 5 + 6 + 1);
+    expect(alarms).toHaveLength(18 + 6 + 6 + 1);
     expect(saga.alarms).toHaveLength(alarms.length);
     expect(alarms.every((a) => a.Properties.AlarmActions?.length === 1)).toBe(true);
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
