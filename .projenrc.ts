@@ -143,7 +143,7 @@ const bundleTask = project.addTask('bundle:handlers', {
   exec: 'tsx projenrc/bundle-handlers.ts',
 });
 project.compileTask.prependSpawn(bundleTask);
-project.package.setScript('prepack', 'npx projen compile');
+project.package.setScript('prepack', 'npx projen compile && npx projen post-compile');
 // API.md: the reference of the public API (lib/index.ts), from the doc comments.
 project.postCompileTask.exec('typedoc --options typedoc.json --logLevel Error && cp .tmp/api/README.md API.md');
 

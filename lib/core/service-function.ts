@@ -6,8 +6,8 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { BundlingOptions, NodejsFunction, NodejsFunctionProps } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { aliasArgs, HANDLER_SOURCES_DIR, handlerAssetDir, SERVICE_FUNCTION_BUNDLING } from './handler-bundling';
 import { createLogGroup } from './encryption';
+import { aliasArgs, HANDLER_SOURCES_DIR, handlerAssetDir, SERVICE_FUNCTION_BUNDLING } from './handler-bundling';
 import { acknowledgeFindings } from './nag';
 import { propError } from './prop-checks';
 

@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import { bundleEntry } from '../harness/bundle-handler';
 import { startDynamoDbLocal, startFauxqs } from '../harness/emulator-processes';
+import { startLocalSecretsManager } from '../harness/local-secrets-manager';
 import {
   apiEvent, configureHandlerEnv, createBucket, createFanOut, createIdempotencyTable, createProductsTable,
   deleteMessages, fakeContext, localClients, receive, toSqsEvent,
@@ -27,7 +28,7 @@ export function countCalls(client: { middlewareStack: any }, service: string, co
 }
 
 export async function measureAwsCalls(): Promise<Array<{ operation: string; calls: Counts }>> {
-  const [dynamodb, fauxqs] = await Promise.all([startDynamoDbLocal(), startFauxqs()]);
+  const [dynamodb, fauxqs, secrets] = await Promise.all([startDynamoDbLocal(), startFauxqs(), startLocalSecretsManager()]);
   try {
     process.env.TEST_DYNAMODB_ENDPOINT = dynamodb.endpoint;
     process.env.TEST_FAUXQS_ENDPOINT = fauxqs.endpoint;
@@ -41,6 +42,9 @@ export async function measureAwsCalls(): Promise<Array<{ operation: string; call
       IDEMPOTENCY_TABLE_NAME: 'bench-idempotency',
       CHANGES_TOPIC_ARN: topicArn,
       AUDIT_BUCKET_NAME: 'bench-audit',
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
+      PAGE_TOKEN_SECRET_ARN: secrets.put('bench-page-token', 'bench-page-token-key-0123456789abcdef'),
+      CALLER_IDENTITY: 'apiKey',
     });
 
     let counts: Counts = {};
@@ -51,7 +55,10 @@ export async function measureAwsCalls(): Promise<Array<{ operation: string; call
     if (mod.documentClient.middlewareStack !== mod.dynamoDbClient.middlewareStack) countCalls(mod.documentClient, 'DynamoDB', counts);
     countCalls(mod.snsClient, 'SNS', counts);
     countCalls(mod.s3Client, 'S3', counts);
-    const { read, accept, apply, audit: auditFn } = mod;
+    countCalls(mod.secretsManagerClient, 'SecretsManager', counts);
+    const { read, apply, audit: auditFn } = mod;
+    // As API Gateway calls it once the API key let the caller in (the identity goes into the change).
+    const accept = (event: any, context: any) => mod.accept({ ...event, requestContext: { identity: { apiKeyId: 'benchkey01' } } }, context);
 
     const results: Array<{ operation: string; calls: Counts }> = [];
     const measure = async (operation: string, run: () => Promise<unknown>) => {
@@ -86,6 +93,6 @@ export async function measureAwsCalls(): Promise<Array<{ operation: string; call
     });
     return results;
   } finally {
-    await Promise.all([dynamodb.stop(), fauxqs.stop()]);
+    await Promise.all([dynamodb.stop(), fauxqs.stop(), secrets.stop()]);
   }
 }

@@ -8,21 +8,24 @@ const SNS = "import { SNSClient } from '@aws-sdk/client-sns'; const sns = new SN
 const S3 = "import { S3Client } from '@aws-sdk/client-s3'; const s3 = new S3Client({});";
 const EVENTS = "import { EventBridgeClient } from '@aws-sdk/client-eventbridge'; const events = new EventBridgeClient({});";
 const SFN = "import { SFNClient } from '@aws-sdk/client-sfn'; const sfn = new SFNClient({});";
+const SQS = "import { SQSClient } from '@aws-sdk/client-sqs'; const sqs = new SQSClient({});";
 const SECRETS = "import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager'; const secrets = new SecretsManagerClient({});";
 
 export const BARE_HANDLERS: Record<string, string> = {
-  'product-api/read-products': `${DDB} export const handler = async () => ddb;`,
+  'product-api/read-products': `${DDB} ${SECRETS} export const handler = async () => [ddb, secrets];`,
   'product-api/accept-change': `${DDB} ${SNS} export const handler = async () => [ddb, sns];`,
   'product-api/apply-change': `${DDB} export const handler = async () => ddb;`,
   'product-api/audit-change': `${S3} export const handler = async () => s3;`,
   'payment-outbox/webhook': `${DDB} ${SECRETS} export const handler = async () => [ddb, secrets];`,
   'payment-outbox/publish-outbox': `${EVENTS} export const handler = async () => events;`,
   'payment-outbox/replay-outbox': `${DDB} ${EVENTS} export const handler = async () => [ddb, events];`,
-  'enrollment-saga/start-saga': `${SFN} export const handler = async () => sfn;`,
+  'enrollment-saga/start-saga': `${SFN} ${SQS} export const handler = async () => [sfn, sqs];`,
   'enrollment-saga/create-purchase': `${DDB} export const handler = async () => ddb;`,
   'enrollment-saga/allocate-trainer': `${DDB} export const handler = async () => ddb;`,
   'enrollment-saga/schedule-sessions': `${DDB} export const handler = async () => ddb;`,
   'enrollment-saga/complete-enrollment': `${DDB} export const handler = async () => ddb;`,
   'enrollment-saga/compensate': `${DDB} export const handler = async () => ddb;`,
   'enrollment-saga/top-up-sessions': `${DDB} export const handler = async () => ddb;`,
+  'enrollment-saga/cancel-on-refund': `${DDB} ${EVENTS} ${SQS} export const handler = async () => [ddb, events, sqs];`,
+  'enrollment-saga/compensate-stopped': `${DDB} ${EVENTS} export const handler = async () => [ddb, events];`,
 };

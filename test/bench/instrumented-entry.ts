@@ -7,3 +7,4 @@ export { handler as audit } from '../../functions/product-api/audit-change';
 export { dynamoDbClient, documentClient } from '../../functions/shared/clients/dynamodb';
 export { snsClient } from '../../functions/shared/clients/sns';
 export { s3Client } from '../../functions/shared/clients/s3';
+export { secretsManagerClient } from '../../functions/shared/clients/secrets-manager';

@@ -2,8 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { BARE_HANDLERS } from './bare-handlers';
-import { handlerEntries } from '../../projenrc/bundle-handlers';
 import { handlerAssetDir } from '../../lib/core/handler-bundling';
+import { handlerEntries } from '../../projenrc/bundle-handlers';
 import { bundleEntry } from '../harness/bundle-handler';
 
 const OUT = path.join(__dirname, '.out');
@@ -30,8 +30,12 @@ function initMs(file: string): number {
 
 /** Every variable a handler may read, with a value it accepts (numbers where it wants numbers). */
 const CONFIG_VALUES: Record<string, string> = {
-  SIGNATURE_TOLERANCE_SECONDS: '300', OUTBOX_RETENTION_SECONDS: '604800',
-  SESSION_WINDOW: '4', TOTAL_SESSIONS: '30', SESSION_INTERVAL_DAYS: '7', SESSION_TIME: '09:00',
+  SIGNATURE_TOLERANCE_SECONDS: '300',
+  OUTBOX_RETENTION_SECONDS: '604800',
+  SESSION_WINDOW: '4',
+  TOTAL_SESSIONS: '30',
+  SESSION_INTERVAL_DAYS: '7',
+  SESSION_TIME: '09:00',
 };
 let CONFIG_NAMES: string[] = [];
 

@@ -65,7 +65,7 @@ export function measureSynthTimes(runs: number): SynthTimes {
     'Validations.of(app).addPlugins(new AwsSolutionsChecks(app));',
     'app.synth();',
   ]);
-  const single = consumer('single-function', { ...cdkDeps, esbuild: ours.devDependencies.esbuild, '@aws-sdk/client-dynamodb': ours.devDependencies['@aws-sdk/client-dynamodb'] }, [
+  const single = consumer('single-function', { ...cdkDeps, 'esbuild': ours.devDependencies.esbuild, '@aws-sdk/client-dynamodb': ours.devDependencies['@aws-sdk/client-dynamodb'] }, [
     "const { App, Stack } = require('aws-cdk-lib');",
     "const lambda = require('aws-cdk-lib/aws-lambda');",
     "const { NodejsFunction } = require('aws-cdk-lib/aws-lambda-nodejs');",

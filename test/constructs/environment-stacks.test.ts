@@ -1,7 +1,7 @@
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { snapshotOf } from './test-app';
-import { EnvironmentStack, parseEnvironmentConfig } from '../../lib/stacks';
+import { EnvironmentStack, parseEnvironmentConfig } from '../../bin/stacks';
 
 // The environments exactly as cdk.json defines them.
 // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -69,6 +69,8 @@ describe('published package', () => {
       expect(listing).toContain(`package/assets/with-source-maps/${entry}/index.js.map`);
     }
     expect(listing).not.toMatch(/package\/(test|bin|projenrc)\//);
+    // prepack regenerated API.md from the doc comments: the committed one must be that one.
+    expect(run('git', ['status', '--porcelain', 'API.md'], ROOT)).toBe('');
 
     const packed = JSON.parse(run('tar', ['-xzOf', path.join(work, tarball), 'package/package.json'], work));
     expect(packed.dependencies ?? {}).toEqual({});
