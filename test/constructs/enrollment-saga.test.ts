@@ -199,6 +199,7 @@ describe('EnrollmentSaga', () => {
       .filter((st: any) => JSON.stringify(st.Principal ?? {}).includes(principal));
 
     test('queues: EventBridge may send only for the rule that feeds each queue and DLQ (aws:SourceArn)', () => {
+      expect(saga.node.tryGetContext('@aws-cdk/aws-events:eventsTargetQueueSameAccount')).toBe(true); // whatever the app's cdk.json says
       const statements = statementsFor(template, 'AWS::SQS::QueuePolicy', 'events.amazonaws.com').filter((st) => st.Effect === 'Allow');
       expect(statements.length).toBeGreaterThanOrEqual(7); // 3 queues, 3 DLQs, the top-up DLQ
       for (const st of statements) {
