@@ -30,7 +30,9 @@ export interface SqsBatchOptions<S extends z.core.$ZodType> {
   readonly envelopeOf?: (parsed: z.infer<S>) => EventEnvelope<unknown>;
 }
 
-class SkippedAfterGroupFailure extends Error {}
+class SkippedAfterGroupFailure extends Error {
+  override readonly name = 'SkippedAfterGroupFailure';
+}
 
 function parseRecord<S extends z.core.$ZodType>(schema: S, body: string): z.infer<S> {
   const result = (schema as any)['~standard'].validate(JSON.parse(body)) as { value?: unknown; issues?: ReadonlyArray<any> };

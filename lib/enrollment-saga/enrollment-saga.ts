@@ -5,6 +5,7 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as lambdaEvents from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -58,30 +59,30 @@ export class EnrollmentSaga extends Construct {
   /** Top-up invocations the schedule could not deliver (after its retries). */
   public readonly topUpDeadLetterQueue: sqs.IQueue;
   /** The saga starter (trigger queue → StartExecution). */
-  public readonly starterFunction: ServiceFunction;
+  public readonly starterFunction: lambda.Function;
   /** Step 1: amount check and purchase. */
-  public readonly createPurchaseFunction: ServiceFunction;
+  public readonly createPurchaseFunction: lambda.Function;
   /** Step 2: a trainer seat. */
-  public readonly allocateTrainerFunction: ServiceFunction;
+  public readonly allocateTrainerFunction: lambda.Function;
   /** Step 3: the first window of sessions. */
-  public readonly scheduleSessionsFunction: ServiceFunction;
+  public readonly scheduleSessionsFunction: lambda.Function;
   /** Step 4: the purchase becomes ACTIVE. */
-  public readonly completeEnrollmentFunction: ServiceFunction;
+  public readonly completeEnrollmentFunction: lambda.Function;
   /** The state machine's compensation. */
-  public readonly compensateFunction: ServiceFunction;
+  public readonly compensateFunction: lambda.Function;
   /** The daily session top-up. */
-  public readonly topUpFunction: ServiceFunction;
+  public readonly topUpFunction: lambda.Function;
   /** A fully refunded payment's enrollment cancelled. */
-  public readonly cancelOnRefundFunction: ServiceFunction;
+  public readonly cancelOnRefundFunction: lambda.Function;
   /** Compensation of executions that timed out, were aborted or failed to compensate. */
-  public readonly compensateStoppedFunction: ServiceFunction;
+  public readonly compensateStoppedFunction: lambda.Function;
   /** Where every alarm goes. */
   public readonly alarmTopic: sns.ITopic;
   /** Every alarm this construct created (all notify {@link alarmTopic}). */
   public readonly alarms: cloudwatch.IAlarm[];
   /** Executions, handler errors, queue backlogs. */
   public readonly dashboard: cloudwatch.Dashboard;
-  private readonly functions: ServiceFunction[];
+  private readonly functions: lambda.Function[];
 
   constructor(scope: Construct, id: string, props: EnrollmentSagaProps) {
     super(scope, id);
@@ -309,12 +310,12 @@ export class EnrollmentSaga extends Construct {
   /** Each function gets exactly the actions its code calls (a construct test lists them per role). */
   private grantLeastPrivilege(key: kms.IKey, bus: events.IEventBus, refusing: ReliableQueue[]): void {
     const table = this.table;
-    const idempotent = (f: ServiceFunction) =>
+    const idempotent = (f: lambda.Function) =>
       this.idempotencyTable.grant(f, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem');
     // DynamoDB encrypts and decrypts with the table key under its own grant; a caller needs kms:Decrypt.
-    const decrypt = (f: ServiceFunction) => key.grant(f, 'kms:Decrypt');
+    const decrypt = (f: lambda.Function) => key.grant(f, 'kms:Decrypt');
     // Grants name the table only (never its indexes), except the top-up's Query on TopUpIndex.
-    const on = (f: ServiceFunction, ...actions: string[]) => iam.Grant.addToPrincipal({ grantee: f, actions, resourceArns: [table.tableArn] });
+    const on = (f: lambda.Function, ...actions: string[]) => iam.Grant.addToPrincipal({ grantee: f, actions, resourceArns: [table.tableArn] });
     // create-purchase: GetItem (purchase, course); one transaction of two Puts and a ConditionCheck (the refund record).
     on(this.createPurchaseFunction, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:ConditionCheckItem');
     // allocate-trainer: GetItem, Query (the course's trainers), a transaction of an Update and two Puts.
@@ -445,7 +446,7 @@ export class EnrollmentSaga extends Construct {
     return dashboard;
   }
 
-  private acknowledgeFindings(steps: ServiceFunction[], topUpDlq: sqs.Queue): void {
+  private acknowledgeFindings(steps: lambda.Function[], topUpDlq: sqs.Queue): void {
     acknowledgeFindings(this, {
       'NIST.800.53.R5-DynamoDBInBackupPlan': 'Point-in-time recovery is on (35 days of restore points). AWS Backup plans ' +
         'are account-level policy, usually assigned by tag by the platform team; a library must not create one per construct.',

@@ -52,11 +52,11 @@ export class PaymentOutbox extends Construct {
   /** The provider's signing secret (`{ "current", "previous"? }`). */
   public readonly signingSecret: secretsmanager.ISecret;
   /** Verifies, validates and records provider events. */
-  public readonly webhookFunction: ServiceFunction;
+  public readonly webhookFunction: lambda.Function;
   /** Publishes new outbox records from the table's stream. */
-  public readonly publisherFunction: ServiceFunction;
+  public readonly publisherFunction: lambda.Function;
   /** Re-publishes a window of outbox records: invoke with `{ "from": ISO, "to": ISO }`. */
-  public readonly replayFunction: ServiceFunction;
+  public readonly replayFunction: lambda.Function;
   /** Stream batches the publisher gave up on (after retries and bisection). */
   public readonly publisherDeadLetterQueue: sqs.IQueue;
   /** Where every alarm goes. */

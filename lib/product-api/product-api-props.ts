@@ -91,6 +91,12 @@ export interface ProductApiProps {
    */
   readonly logRetention?: logs.RetentionDays;
   /**
+   * Customer-managed key for the function and access log groups; its policy gets a
+   * statement letting CloudWatch Logs use it for log groups of this account and region.
+   * @default - CloudWatch Logs' own encryption (the logs hold ids and outcomes, not payloads)
+   */
+  readonly logEncryptionKey?: kms.IKey;
+  /**
    * Receives of one change before it moves to its queue's dead-letter queue.
    * @default 5
    */

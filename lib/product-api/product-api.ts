@@ -4,6 +4,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as lambdaEvents from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -73,13 +74,13 @@ export class ProductApi extends Construct {
   /** Every alarm this construct created (all notify {@link alarmTopic}). */
   public readonly alarms: cloudwatch.IAlarm[];
   /** GET handlers. */
-  public readonly readFunction: ServiceFunction;
+  public readonly readFunction: lambda.Function;
   /** POST/PUT/DELETE handler: validates and publishes the change. */
-  public readonly acceptFunction: ServiceFunction;
+  public readonly acceptFunction: lambda.Function;
   /** Applies changes to the table. */
-  public readonly writerFunction: ServiceFunction;
+  public readonly writerFunction: lambda.Function;
   /** Writes each change to the audit bucket. */
-  public readonly auditFunction: ServiceFunction;
+  public readonly auditFunction: lambda.Function;
   /** The operations dashboard. */
   public readonly dashboard: cloudwatch.Dashboard;
 
@@ -167,6 +168,7 @@ export class ProductApi extends Construct {
         contract,
         environment,
         logRetention,
+        logEncryptionKey: props.logEncryptionKey,
         sourceMaps: props.sourceMaps,
         ...(timeout ? { timeout } : {}),
       });
@@ -232,6 +234,7 @@ export class ProductApi extends Construct {
       throttle: props.throttle ?? { rateLimit: 100, burstLimit: 200 },
       quota: props.quota ?? { limit: 1_000_000, period: apigw.Period.MONTH },
       logRetention,
+      logEncryptionKey: props.logEncryptionKey,
       authorization,
       apiKeys: apiKeyClients,
     });
@@ -299,7 +302,7 @@ export class ProductApi extends Construct {
     return new cloudwatch.MathExpression({ expression: Object.keys(usingMetrics).join(' + '), usingMetrics, label: 'Handler errors' });
   }
 
-  private createDashboard(functions: ServiceFunction[], queues: ReliableQueue[]): cloudwatch.Dashboard {
+  private createDashboard(functions: lambda.Function[], queues: ReliableQueue[]): cloudwatch.Dashboard {
     const dashboard = new cloudwatch.Dashboard(this, 'Dashboard');
     const subscriptionDlqs = Object.values(this.subscriptionDeadLetterQueues);
     dashboard.addWidgets(

@@ -19,6 +19,7 @@ export interface ProductRestApiProps {
   readonly throttle: apigw.ThrottleSettings;
   readonly quota: apigw.QuotaSettings;
   readonly logRetention: logs.RetentionDays;
+  readonly logEncryptionKey?: kms.IKey;
   readonly authorization: ProductApiAuthorization;
   /** One API key per named client; empty: methods need no key. */
   readonly apiKeys: readonly string[];
@@ -49,6 +50,7 @@ export class ProductRestApi extends Construct {
       description: `${this.node.path}: product catalogue`,
       throttle: props.throttle,
       logRetention: props.logRetention,
+      logEncryptionKey: props.logEncryptionKey,
       defaultMethodOptions: { ...auth, apiKeyRequired: props.apiKeys.length > 0 },
     });
 

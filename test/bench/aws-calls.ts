@@ -1,11 +1,11 @@
 import * as path from 'node:path';
 import { bundleEntry } from '../harness/bundle-handler';
 import { startDynamoDbLocal, startFauxqs } from '../harness/emulator-processes';
-import { startLocalSecretsManager } from '../harness/local-secrets-manager';
 import {
   apiEvent, configureHandlerEnv, createBucket, createFanOut, createIdempotencyTable, createProductsTable,
   deleteMessages, fakeContext, localClients, receive, toSqsEvent,
 } from '../harness/local-aws';
+import { startLocalSecretsManager } from '../harness/local-secrets-manager';
 
 /**
  * AWS calls per product operation, counted by an SDK middleware on the handlers' own

@@ -38,12 +38,12 @@ async function main(): Promise<void> {
   console.log(`  ratio: ${(synth.allConstructsSeconds / synth.singleFunctionSeconds).toFixed(2)}x`);
   console.log(`  example app, three environment stacks (cdk synth, cdk-nag AwsSolutions): ${s(synth.exampleAppSeconds)}`);
   const parts = synth.breakdown;
-  const ms = (x: number) => `${(x / 1000).toFixed(1)} s`;
+  const sec = (x: number) => `${(x / 1000).toFixed(1)} s`;
   console.log('  where the example app\'s synth goes (in process, no CLI start-up):');
-  console.log(`    building the construct tree                  ${ms(parts.full.buildMs)}`);
-  console.log(`    cdk-nag AwsSolutions                         ${ms(parts.full.synthMs - parts.nonag.synthMs)}`);
-  console.log(`    CDK's template validation (default rules)    ${ms(parts.nonag.synthMs - parts.bare.synthMs)}`);
-  console.log(`    the rest of synthesis (templates, assets)    ${ms(parts.bare.synthMs)}`);
+  console.log(`    building the construct tree                  ${sec(parts.full.buildMs)}`);
+  console.log(`    cdk-nag AwsSolutions                         ${sec(parts.full.synthMs - parts.nonag.synthMs)}`);
+  console.log(`    CDK's template validation (default rules)    ${sec(parts.nonag.synthMs - parts.bare.synthMs)}`);
+  console.log(`    the rest of synthesis (templates, assets)    ${sec(parts.bare.synthMs)}`);
 
   console.log('\nAWS calls per operation (SDK middleware on the handlers\' clients, local engines):');
   for (const { operation, calls } of await measureAwsCalls()) {

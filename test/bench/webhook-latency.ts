@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
 import { countCalls, type Counts } from './aws-calls';
+import { PaymentOutboxDefaults } from '../../lib/payment-outbox/contract';
 import { bundleEntry } from '../harness/bundle-handler';
 import { startDynamoDbLocal } from '../harness/emulator-processes';
 import { configureHandlerEnv, fakeContext, localClients } from '../harness/local-aws';
@@ -34,6 +35,8 @@ export async function measureWebhook(n = 300): Promise<WebhookBench> {
     configureHandlerEnv({
       PAYMENTS_TABLE_NAME: 'bench-payments',
       SIGNING_SECRET_ARN: secrets.put('bench-signing', JSON.stringify({ current: SECRET })),
+      SIGNATURE_TOLERANCE_SECONDS: String(PaymentOutboxDefaults.signatureToleranceSeconds),
+      OUTBOX_RETENTION_SECONDS: String(PaymentOutboxDefaults.outboxRetentionSeconds),
       AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
     });
     const bundle = await bundleEntry(path.join(__dirname, 'payment-entry.ts'), path.join(__dirname, '.out', 'payment-entry.js'));

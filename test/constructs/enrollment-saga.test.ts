@@ -3,11 +3,12 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { functionNamed, snapshotOf, testApp, testStack } from './test-app';
 import { ENROLLMENT_EVENT_SOURCE, EnrollmentEvents, EnrollmentSaga, EnrollmentSagaProps } from '../../lib';
-import type { ServiceFunction } from '../../lib/core';
+import { ServiceFunction } from '../../lib/core';
 import { EnrollmentSagaHandlers as H } from '../../lib/enrollment-saga/contract';
 import { TRANSIENT_ERRORS } from '../../lib/enrollment-saga/saga-definition';
 import { synthesizedSaga } from '../enrollment-saga/saga-execution';
@@ -315,7 +316,7 @@ describe('EnrollmentSaga', () => {
   });
 
   test('surface: table, functions, state machine, queues, EVENTS + eventPattern(), metricErrors(); grantRead reads, grantManageCourses writes COURSE# items only', () => {
-    const expose: Array<[ServiceFunction, string]> = [
+    const expose: Array<[lambda.Function, string]> = [
       [saga.starterFunction, H.starter.serviceName], [saga.createPurchaseFunction, H.createPurchase.serviceName],
       [saga.allocateTrainerFunction, H.allocateTrainer.serviceName], [saga.scheduleSessionsFunction, H.scheduleSessions.serviceName],
       [saga.completeEnrollmentFunction, H.completeEnrollment.serviceName], [saga.compensateFunction, H.compensate.serviceName],
@@ -323,7 +324,10 @@ describe('EnrollmentSaga', () => {
       [saga.compensateStoppedFunction, H.compensateStopped.serviceName],
     ];
     // each exposed function is the one deployed from its handler's contract
-    for (const [f, serviceName] of expose) expect(f.contract.serviceName).toBe(serviceName);
+    for (const [f, serviceName] of expose) {
+      expect(f).toBeInstanceOf(ServiceFunction);
+      expect((f as ServiceFunction).contract.serviceName).toBe(serviceName);
+    }
     expect(saga.table.node.id).toBe('EnrollmentTable');
     expect(saga.idempotencyTable.node.id).toBe('IdempotencyTable');
     expect(EnrollmentSaga.EVENTS.ENROLLMENT_CANCELLED).toBe('EnrollmentCancelled');

@@ -184,7 +184,7 @@ describe('ProductApi', () => {
     for (const id of dlqIds) {
       expect(resources[id].Properties).toMatchObject({ FifoQueue: true, MessageRetentionPeriod: 1209600, KmsMasterKeyId: expect.anything() });
       const depth = alarms.find((a) => a.Properties.Dimensions?.[0]?.Value?.['Fn::GetAtt']?.[0] === id);
-      expect(depth.Properties).toMatchObject({ MetricName: 'ApproximateNumberOfMessagesVisible', Threshold: 0, AlarmActions: [{ Ref: expect.stringMatching(/AlarmsTopic/) }] });
+      expect(depth.Properties).toMatchObject({ MetricName: 'ApproximateNumberOfMessagesVisible', Threshold: 0, AlarmActions: [{ Ref: expect.stringMatching(/AlarmTopic/) }] });
       // SNS may send into it only for this construct's topic.
       const policy = Object.values(template.findResources('AWS::SQS::QueuePolicy')).find((qp: any) => qp.Properties.Queues.some((q: any) => q.Ref === id)) as any;
       const allow = policy.Properties.PolicyDocument.Statement.find((st: any) => st.Effect === 'Allow');
