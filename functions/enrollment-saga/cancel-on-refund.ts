@@ -1,10 +1,10 @@
-import { SQSClient } from '@aws-sdk/client-sqs';
 import { cancelOnRefund, refundDetailSchema, type RefundDetail } from './cancel-on-refund-logic';
 import { listSetting, originRefusal, queuedEventSchema, sendToDeadLetterQueue } from './event-origin';
 import { sinkPublisher } from './fact-publisher';
 import { EnrollmentSagaEnv as E, EnrollmentSagaHandlers } from '../../lib/enrollment-saga/contract';
 import { documentClient, dynamoDbClient } from '../shared/clients/dynamodb';
 import { eventBridgeClient } from '../shared/clients/eventbridge';
+import { sqsClient as sqs } from '../shared/clients/sqs';
 import { readConfig } from '../shared/config';
 import { EventBridgeSink } from '../shared/eventbridge-sink';
 import { createEventIdempotency } from '../shared/idempotency';
@@ -15,7 +15,6 @@ import { describeIssue, issuePath } from '../shared/validation';
 const contract = EnrollmentSagaHandlers.cancelOnRefund;
 const config = readConfig(contract.environment);
 const logger = createLogger(contract.serviceName);
-const sqs = new SQSClient({ useQueueUrlAsEndpoint: false }); // see start-saga.ts
 const services = { db: documentClient, tableName: config[E.TABLE_NAME], now: () => new Date() };
 const publisher = sinkPublisher(new EventBridgeSink(eventBridgeClient, config[E.EVENT_BUS_NAME]));
 const origin = { sources: listSetting(config[E.ACCEPTED_SOURCES]), accounts: listSetting(config[E.ACCEPTED_ACCOUNTS]) };

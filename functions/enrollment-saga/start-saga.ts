@@ -1,8 +1,8 @@
-import { SQSClient } from '@aws-sdk/client-sqs';
 import { listSetting, queuedEventSchema, sendToDeadLetterQueue } from './event-origin';
 import { startSaga } from './start-saga-logic';
 import { EnrollmentSagaEnv as E, EnrollmentSagaHandlers } from '../../lib/enrollment-saga/contract';
 import { sfnClient } from '../shared/clients/sfn';
+import { sqsClient as sqs } from '../shared/clients/sqs';
 import { readConfig } from '../shared/config';
 import { createLogger } from '../shared/logger';
 import { sqsBatchHandler } from '../shared/sqs-handler';
@@ -10,8 +10,6 @@ import { sqsBatchHandler } from '../shared/sqs-handler';
 const contract = EnrollmentSagaHandlers.starter;
 const config = readConfig(contract.environment);
 const logger = createLogger(contract.serviceName);
-// The DLQ's URL is sent to the SQS endpoint of the region (the same host in AWS; local engines need it).
-const sqs = new SQSClient({ useQueueUrlAsEndpoint: false });
 const services = {
   sfn: sfnClient,
   stateMachineArn: config[E.STATE_MACHINE_ARN],

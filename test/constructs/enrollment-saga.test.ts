@@ -6,7 +6,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { StateMachine } from 'aws-local-stepfunctions';
-import { functionNamed, snapshotOf, testApp, testStack } from './test-app';
+import { actionsOf, functionNamed, snapshotOf, testApp, testStack, statementsOf } from './test-app';
 import { ENROLLMENT_EVENT_SOURCE, EnrollmentEvents, EnrollmentSaga, EnrollmentSagaProps } from '../../lib';
 import { ServiceFunction } from '../../lib/core';
 import { EnrollmentSagaHandlers as H } from '../../lib/enrollment-saga/contract';
@@ -292,14 +292,6 @@ describe('EnrollmentSaga', () => {
       [H.cancelOnRefund.serviceName]: [...undo, ...idempotency, 'kms:Decrypt', 'kms:GenerateDataKey', 'sqs:SendMessage', 'events:PutEvents', ...consume, ...xray],
       [H.compensateStopped.serviceName]: [...undo, ...idempotency, 'kms:Decrypt', 'events:PutEvents', ...consume, ...xray],
     };
-    const statementsOf = (t: Template, serviceName: string) => {
-      const roleId = functionNamed(t, serviceName).props.Role['Fn::GetAtt'][0];
-      return (Object.values(t.findResources('AWS::IAM::Policy')) as any[])
-        .filter((p) => p.Properties.Roles.some((r: any) => r.Ref === roleId))
-        .flatMap((p) => p.Properties.PolicyDocument.Statement);
-    };
-    const actionsOf = (t: Template, serviceName: string) =>
-      [...new Set<string>(statementsOf(t, serviceName).flatMap((st: any) => [st.Action].flat() as string[]))].sort();
 
     test.each(Object.entries(expected))('%s', (serviceName, actions) => {
       expect(actionsOf(template, serviceName)).toEqual([...new Set(actions)].sort());

@@ -5,7 +5,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
-import { functionNamed, snapshotOf, testApp, testStack } from './test-app';
+import { actionsOf, functionNamed, snapshotOf, testApp, testStack, statementsOf } from './test-app';
 import * as library from '../../lib';
 import { PAYMENT_EVENT_SOURCE, PaymentEvents, PaymentOutbox, PaymentStatuses } from '../../lib';
 import { OUTBOX_STREAM_FILTER, PaymentOutboxHandlers } from '../../lib/payment-outbox/contract';
@@ -110,14 +110,6 @@ describe('PaymentOutbox', () => {
       // Query on the outbox index, PutEvents
       [PaymentOutboxHandlers.replay.serviceName]: ['dynamodb:Query', 'events:PutEvents', 'kms:Decrypt', ...xray],
     };
-    const statementsOf = (t: Template, serviceName: string) => {
-      const roleId = functionNamed(t, serviceName).props.Role['Fn::GetAtt'][0];
-      return (Object.values(t.findResources('AWS::IAM::Policy')) as any[])
-        .filter((p) => p.Properties.Roles.some((r: any) => r.Ref === roleId))
-        .flatMap((p) => p.Properties.PolicyDocument.Statement);
-    };
-    const actionsOf = (t: Template, serviceName: string) =>
-      [...new Set<string>(statementsOf(t, serviceName).flatMap((st: any) => [st.Action].flat() as string[]))].sort();
     const statementWith = (t: Template, serviceName: string, action: string) =>
       statementsOf(t, serviceName).filter((st: any) => [st.Action].flat().includes(action));
 

@@ -8,7 +8,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { functionNamed, snapshotOf, testApp, testStack } from './test-app';
+import { actionsOf, functionNamed, snapshotOf, testApp, testStack, statementsOf } from './test-app';
 import { productInputSchema } from '../../functions/product-api/product-schema';
 import { ProductApi, ProductApiAuthorization } from '../../lib';
 import { PRODUCT_TEXT_RULES, ProductApiEnv, ProductApiHandlers } from '../../lib/product-api/contract';
@@ -349,14 +349,6 @@ describe('ProductApi', () => {
       [ProductApiHandlers.writer.serviceName]: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'kms:Decrypt', ...consume, ...xray],
       [ProductApiHandlers.audit.serviceName]: ['kms:Decrypt', 'kms:GenerateDataKey', 's3:PutObject', ...consume, ...xray],
     };
-    const statementsOf = (t: Template, serviceName: string) => {
-      const roleId = functionNamed(t, serviceName).props.Role['Fn::GetAtt'][0];
-      return (Object.values(t.findResources('AWS::IAM::Policy')) as any[])
-        .filter((p) => p.Properties.Roles.some((r: any) => r.Ref === roleId))
-        .flatMap((p) => p.Properties.PolicyDocument.Statement);
-    };
-    const actionsOf = (t: Template, serviceName: string) =>
-      [...new Set<string>(statementsOf(t, serviceName).flatMap((st: any) => [st.Action].flat() as string[]))].sort();
 
     test.each(Object.entries(expected))('%s', (serviceName, actions) => {
       expect(actionsOf(template, serviceName)).toEqual([...actions].sort());

@@ -29,3 +29,16 @@ export function functionNamed(template: Template, serviceName: string): { logica
   const fns = template.findResources('AWS::Lambda::Function', { Properties: { Environment: { Variables: { POWERTOOLS_SERVICE_NAME: serviceName } } } });
   return { logicalId: Object.keys(fns)[0], props: (Object.values(fns)[0] as any)?.Properties };
 }
+
+/** The statements of every IAM policy attached to the role of the function named `serviceName`. */
+export function statementsOf(template: Template, serviceName: string): any[] {
+  const roleId = functionNamed(template, serviceName).props.Role['Fn::GetAtt'][0];
+  return (Object.values(template.findResources('AWS::IAM::Policy')) as any[])
+    .filter((p) => p.Properties.Roles.some((r: any) => r.Ref === roleId))
+    .flatMap((p) => p.Properties.PolicyDocument.Statement);
+}
+
+/** The distinct actions the role of the function named `serviceName` is allowed, sorted. */
+export function actionsOf(template: Template, serviceName: string): string[] {
+  return [...new Set<string>(statementsOf(template, serviceName).flatMap((st: any) => [st.Action].flat() as string[]))].sort();
+}
