@@ -1,8 +1,6 @@
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import middy from '@middy/core';
-import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import type { DynamoDBRecord } from 'aws-lambda';
 import * as z from 'zod/mini';
 import { publishOutbox, type OutboxRecord } from './publish-outbox-logic';
 import { OUTBOX_RECORD_TYPE, PaymentOutboxHandlers } from '../../lib/payment-outbox/contract';
@@ -10,6 +8,7 @@ import { eventBridgeClient } from '../shared/clients/eventbridge';
 import { readConfig } from '../shared/config';
 import { envelopeSchema } from '../shared/envelope';
 import { EventBridgeSink } from '../shared/eventbridge-sink';
+import { streamHandler } from '../shared/invocation-handler';
 import { createLogger } from '../shared/logger';
 import { validate } from '../shared/validation';
 
@@ -40,31 +39,29 @@ function readOutboxRecord(record: DynamoDBRecord): OutboxRecord | { readonly inv
  * (later records of the batch may be sent again: consumers dedupe on eventId). After the
  * retries, bisection isolates a poison record and the on-failure destination receives it.
  */
-export const handler = middy<DynamoDBStreamEvent, DynamoDBBatchResponse>()
-  .use(injectLambdaContext(logger, { resetKeys: true }))
-  .handler(async (event) => {
-    const records: OutboxRecord[] = [];
-    let firstFailure: string | undefined;
-    for (const record of event.Records) {
-      if (!isOutboxInsert(record)) {
-        // The event filter already excludes these; a filter edited by hand must not publish state items.
-        logger.debug('Skipped a stream record that is not a new outbox record', { eventName: record.eventName });
-        continue;
-      }
-      const read = readOutboxRecord(record);
-      if ('invalid' in read) {
-        firstFailure = record.dynamodb?.SequenceNumber;
-        logger.error('Outbox record cannot be published', { sequenceNumber: firstFailure, reason: read.invalid });
-        break;
-      }
-      records.push(read);
+export const handler = streamHandler(logger, async (event) => {
+  const records: OutboxRecord[] = [];
+  let firstFailure: string | undefined;
+  for (const record of event.Records) {
+    if (!isOutboxInsert(record)) {
+      // The event filter already excludes these; a filter edited by hand must not publish state items.
+      logger.debug('Skipped a stream record that is not a new outbox record', { eventName: record.eventName });
+      continue;
     }
-    const report = await publishOutbox(records, { sinks });
-    for (const f of report.failed) {
-      const correlationId = records.find((r) => r.sequenceNumber === f.sequenceNumber)?.envelope.correlationId;
-      logger.error('Event not published after retries', { ...f, correlationId });
+    const read = readOutboxRecord(record);
+    if ('invalid' in read) {
+      firstFailure = record.dynamodb?.SequenceNumber;
+      logger.error('Outbox record cannot be published', { sequenceNumber: firstFailure, reason: read.invalid });
+      break;
     }
-    logger.info('Outbox batch published', { published: report.published, failed: report.failed.length + (firstFailure ? 1 : 0) });
-    const earliest = report.failed[0]?.sequenceNumber ?? firstFailure;
-    return { batchItemFailures: earliest ? [{ itemIdentifier: earliest }] : [] };
-  });
+    records.push(read);
+  }
+  const report = await publishOutbox(records, { sinks });
+  for (const f of report.failed) {
+    const correlationId = records.find((r) => r.sequenceNumber === f.sequenceNumber)?.envelope.correlationId;
+    logger.error('Event not published after retries', { ...f, correlationId });
+  }
+  logger.info('Outbox batch published', { published: report.published, failed: report.failed.length + (firstFailure ? 1 : 0) });
+  const earliest = report.failed[0]?.sequenceNumber ?? firstFailure;
+  return { batchItemFailures: earliest ? [{ itemIdentifier: earliest }] : [] };
+});

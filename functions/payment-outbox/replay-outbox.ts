@@ -1,12 +1,10 @@
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import middy from '@middy/core';
-import type { Context } from 'aws-lambda';
 import { parseReplayRequest, replayOutbox, type ReplayResult } from './replay-outbox-logic';
 import { PaymentOutboxHandlers } from '../../lib/payment-outbox/contract';
 import { documentClient } from '../shared/clients/dynamodb';
 import { eventBridgeClient } from '../shared/clients/eventbridge';
 import { readConfig } from '../shared/config';
 import { EventBridgeSink } from '../shared/eventbridge-sink';
+import { scheduledHandler } from '../shared/invocation-handler';
 import { createLogger } from '../shared/logger';
 
 const contract = PaymentOutboxHandlers.replay;
@@ -21,17 +19,15 @@ const tableName = config.PAYMENTS_TABLE_NAME;
  * invocation with a message naming the field; a long window answers `complete: false`
  * with `resumeAfter`, to be passed back in the next invocation.
  */
-export const handler = middy<unknown, ReplayResult>()
-  .use(injectLambdaContext(logger, { resetKeys: true }))
-  .handler(async (event: unknown, context: Context) => {
-    const request = parseReplayRequest(event);
-    logger.info('Replay requested', { ...request });
-    const result = await replayOutbox(request, {
-      db: documentClient,
-      tableName,
-      sinks,
-      remainingTimeMs: () => context.getRemainingTimeInMillis(),
-    });
-    logger.info('Replay finished', { replayed: result.replayed, failed: result.failed.length, complete: result.complete, resumeAfter: result.resumeAfter });
-    return result;
+export const handler = scheduledHandler<unknown, ReplayResult>(logger, async (event, context) => {
+  const request = parseReplayRequest(event);
+  logger.info('Replay requested', { ...request });
+  const result = await replayOutbox(request, {
+    db: documentClient,
+    tableName,
+    sinks,
+    remainingTimeMs: () => context.getRemainingTimeInMillis(),
   });
+  logger.info('Replay finished', { replayed: result.replayed, failed: result.failed.length, complete: result.complete, resumeAfter: result.resumeAfter });
+  return result;
+});

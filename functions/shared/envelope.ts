@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import * as z from 'zod/mini';
 
-/** The one envelope every event in the library travels in (see DESIGN.md, "Events"). */
+/** The one envelope every event in the library travels in (README, "Shared handler kit"): consumers dedupe on `eventId`. */
 export interface EventEnvelope<T> {
   readonly eventId: string;
   readonly eventType: string;
