@@ -28,6 +28,12 @@ const handlerDeps = [
   'zod@4.6.7',
   // Builds the handler bundles at compile; exactly pinned so the same sources give the same bytes.
   'esbuild@0.28.2',
+  // BuildPipeline: a streaming ZIP reader (entries inflated one at a time, sizes counted
+  // while inflating) rather than a ZIP parser of our own.
+  'yauzl@3.4.0',
+  // Address classification (loopback, private, link-local, CGNAT, IPv6 local ranges) for
+  // the SSRF guard of outbound webhooks, checked on the address actually connected to.
+  'ipaddr.js@2.5.0',
 ];
 
 const project = new typescript.TypeScriptProject({
@@ -76,6 +82,12 @@ const project = new typescript.TypeScriptProject({
     '@aws-sdk/client-dynamodb-streams@3.1141.0',
     // Executes synthesized Step Functions definitions (ASL) in Node for the saga tests.
     'aws-local-stepfunctions@3.0.0',
+    // Test corpora for the ZIP safety checks (zip bombs, traversal, symlinks), written in the tests.
+    'yazl@3.3.1',
+    '@types/yauzl@3.4.0',
+    '@types/yazl@3.3.1',
+    // The Standard Webhooks reference verifier: the tests check our signatures with it.
+    'standardwebhooks@1.1.1',
     // API.md from the doc comments (the library is not jsii, so no jsii-docgen).
     'typedoc@0.28.20',
     'typedoc-plugin-markdown@4.14.1',
