@@ -1,6 +1,7 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import * as z from 'zod/mini';
 import { CallerIdentitySource, type CallerIdentitySourceType } from '../../lib/product-api/contract';
+import { ConfigurationError } from '../shared/config';
 import { UnauthorizedError } from '../shared/errors';
 
 /**
@@ -23,7 +24,7 @@ export const callerSchema = z.object({
 
 export function parseCallerIdentitySource(value: string): CallerIdentitySourceType {
   const sources = Object.values(CallerIdentitySource) as string[];
-  if (!sources.includes(value)) throw new Error(`CALLER_IDENTITY must be one of ${sources.join(', ')}, got '${value}'`);
+  if (!sources.includes(value)) throw new ConfigurationError(`CALLER_IDENTITY must be one of ${sources.join(', ')}, got '${value}'`);
   return value as CallerIdentitySourceType;
 }
 

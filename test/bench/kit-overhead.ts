@@ -36,6 +36,7 @@ const CONFIG_VALUES: Record<string, string> = {
   TOTAL_SESSIONS: '30',
   SESSION_INTERVAL_DAYS: '7',
   SESSION_TIME: '09:00',
+  CALLER_IDENTITY: 'apiKey',
 };
 let CONFIG_NAMES: string[] = [];
 
