@@ -1,0 +1,115 @@
+/**
+ * BuildPipeline's contract: what the construct, its handlers and the tests agree on. It
+ * imports nothing, so the handlers' bundles and the construct share one copy of each name.
+ *
+ * This first slice holds the worker's ZIP rules: limits and their defaults, the handler
+ * file each runtime needs, the failure reason codes and the artifact key layout.
+ */
+
+/** Limits on an uploaded archive. Every one is a construct prop with this default. */
+export interface ZipLimits {
+  /** Largest accepted upload (the compressed ZIP), bytes. Also the presigned POST's `content-length-range`. */
+  readonly maxUploadBytes: number;
+  /** Most entries (files and folders) in the central directory. */
+  readonly maxEntries: number;
+  /** Most bytes all files may inflate to, counted while inflating (headers are never trusted). */
+  readonly maxTotalUncompressedBytes: number;
+  /** Highest inflated / compressed ratio of one entry. */
+  readonly maxCompressionRatio: number;
+  /**
+   * An entry may inflate to this many bytes before the ratio applies, so a small, very
+   * repetitive file (a 40 KB lockfile of spaces) is not called a bomb.
+   */
+  readonly ratioGraceBytes: number;
+  /** Longest normalized path, UTF-8 bytes (S3 keys stop at 1024 with the prefix). */
+  readonly maxPathBytes: number;
+  /** Paths equal but for case (`A.js`, `a.js`): `warn` lists them in the manifest, `reject` fails the build. */
+  readonly caseOnlyDuplicates: 'warn' | 'reject';
+}
+
+export const DEFAULT_ZIP_LIMITS: ZipLimits = {
+  // Lambda's own limits: 50 MB zipped upload, 250 MB unzipped.
+  maxUploadBytes: 50 * 1024 * 1024,
+  maxEntries: 10_000,
+  maxTotalUncompressedBytes: 250 * 1024 * 1024,
+  // Source and minified JS deflate 3-10x; deflate itself tops out near 1032x.
+  maxCompressionRatio: 200,
+  ratioGraceBytes: 1024 * 1024,
+  maxPathBytes: 512,
+  caseOnlyDuplicates: 'warn',
+};
+
+/** Why a build failed; each comes with a message the user can act on. */
+export const BuildFailureReason = {
+  ARCHIVE_TOO_LARGE: 'ARCHIVE_TOO_LARGE',
+  NOT_A_ZIP: 'NOT_A_ZIP',
+  CORRUPT_ARCHIVE: 'CORRUPT_ARCHIVE',
+  EMPTY_ARCHIVE: 'EMPTY_ARCHIVE',
+  TOO_MANY_ENTRIES: 'TOO_MANY_ENTRIES',
+  UNSAFE_PATH: 'UNSAFE_PATH',
+  SYMLINK_ENTRY: 'SYMLINK_ENTRY',
+  SPECIAL_FILE_ENTRY: 'SPECIAL_FILE_ENTRY',
+  DUPLICATE_ENTRY: 'DUPLICATE_ENTRY',
+  ENCRYPTED_ENTRY: 'ENCRYPTED_ENTRY',
+  UNSUPPORTED_COMPRESSION: 'UNSUPPORTED_COMPRESSION',
+  /** Central directory and local header disagree (name, flags, method): tools would see different files. */
+  HEADER_MISMATCH: 'HEADER_MISMATCH',
+  /** Two entries share bytes (overlapping-entry zip bomb). */
+  OVERLAPPING_ENTRIES: 'OVERLAPPING_ENTRIES',
+  /** An entry inflates to another size than its header says, or its CRC-32 is wrong. */
+  ENTRY_SIZE_MISMATCH: 'ENTRY_SIZE_MISMATCH',
+  CORRUPT_ENTRY: 'CORRUPT_ENTRY',
+  UNCOMPRESSED_TOO_LARGE: 'UNCOMPRESSED_TOO_LARGE',
+  COMPRESSION_RATIO_EXCEEDED: 'COMPRESSION_RATIO_EXCEEDED',
+  UNSUPPORTED_RUNTIME: 'UNSUPPORTED_RUNTIME',
+  INVALID_HANDLER: 'INVALID_HANDLER',
+  HANDLER_FILE_MISSING: 'HANDLER_FILE_MISSING',
+} as const;
+export type BuildFailureReasonCode = (typeof BuildFailureReason)[keyof typeof BuildFailureReason];
+
+/** How a runtime family finds its handler file from the `handler` setting (`<module>.<function>`). */
+export interface RuntimeHandlerRule {
+  /** The `handler` setting when none is given. */
+  readonly defaultHandler: string;
+  /** Extensions tried, in order, after the module path. */
+  readonly extensions: readonly string[];
+  /** Python modules may be dotted (`pkg.mod.fn` → `pkg/mod.py`); Node's are paths (`src/app.fn` → `src/app.js`). */
+  readonly dottedModules: boolean;
+  /** A fixed file instead of a module (custom runtimes: `bootstrap`). */
+  readonly fixedFile?: string;
+}
+
+const NODE_RULE: RuntimeHandlerRule = { defaultHandler: 'index.handler', extensions: ['.js', '.mjs', '.cjs'], dottedModules: false };
+const PYTHON_RULE: RuntimeHandlerRule = { defaultHandler: 'lambda_function.lambda_handler', extensions: ['.py'], dottedModules: true };
+const CUSTOM_RULE: RuntimeHandlerRule = { defaultHandler: 'bootstrap', extensions: [], dottedModules: false, fixedFile: 'bootstrap' };
+
+/** Runtimes a build accepts, and the file each needs in the archive (paths from the ZIP's root). */
+export const RUNTIME_HANDLER_RULES: Readonly<Record<string, RuntimeHandlerRule>> = {
+  'nodejs20.x': NODE_RULE,
+  'nodejs22.x': NODE_RULE,
+  'nodejs24.x': NODE_RULE,
+  'python3.12': PYTHON_RULE,
+  'python3.13': PYTHON_RULE,
+  'provided.al2023': CUSTOM_RULE,
+};
+
+/** A `handler` setting: `<module path>.<function>`, letters, digits, `_ - / .` only. */
+export const HANDLER_SETTING_PATTERN = /^[A-Za-z0-9_\-/.]{1,120}\.[A-Za-z_$][A-Za-z0-9_$]{0,63}$/;
+
+/** A job id as the API makes it (UUID); anything else could leave the job's prefix. */
+export const JOB_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9-]{0,63}$/;
+
+/** Where a job's artifacts live in the artifacts bucket: everything under `builds/{jobId}/`. */
+export const ArtifactLayout = {
+  ROOT: 'builds',
+  prefix: (jobId: string) => `builds/${jobId}/`,
+  /** One extracted file: `builds/{jobId}/files/{normalized path}`. */
+  fileKey: (jobId: string, path: string) => `builds/${jobId}/files/${path}`,
+  /** The manifest (files, sizes, SHA-256), written last: its presence marks a complete extraction. */
+  manifestKey: (jobId: string) => `builds/${jobId}/manifest.json`,
+  /** The normalized deployment ZIP. */
+  artifactKey: (jobId: string) => `builds/${jobId}/artifact.zip`,
+} as const;
+
+/** Manifest format version, bumped on any change to its shape. */
+export const MANIFEST_VERSION = 1;
