@@ -1,7 +1,7 @@
 /* eslint-disable no-bitwise -- ZIP flags, Unix modes and attributes are bit fields */
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { crc32 } from 'node:zlib';
+import { crc32, inflateRawSync } from 'node:zlib';
 import * as yauzl from 'yauzl';
 import { assertHandlerFile, BuildRejectedError, handlerRequirement, normalizeEntryPath } from './zip-paths';
 import {
@@ -65,12 +65,27 @@ export interface ExtractOptions {
   readonly writeConcurrency?: number;
   /** Most inflated bytes held for writes in flight (one entry always may be). @default 32 MiB */
   readonly writeBufferBytes?: number;
+  /**
+   * Entries whose compressed and declared sizes are both at most this are inflated in one
+   * synchronous call capped at the declared size (no stream per entry: 2-3x faster on
+   * archives of many small files); larger ones stream through the meter. @default 4 MiB
+   */
+  readonly syncInflateMaxBytes?: number;
 }
 
 interface CatalogEntry {
   readonly entry: yauzl.Entry;
   readonly path: string;
   readonly executable: boolean;
+  /** Offset of the entry's data, from its local header. */
+  readonly dataStart: number;
+}
+
+interface Inflater {
+  readonly zip: yauzl.ZipFile;
+  readonly input: ZipInput;
+  readonly limits: ZipLimits;
+  readonly syncMax: number;
 }
 
 interface Verified {
@@ -119,15 +134,16 @@ export async function inspectAndExtract(
     const { entries, warnings } = await catalog(zip, limits);
     const handlerFile = assertHandlerFile(requirement, new Set(entries.map((e) => e.path)));
 
+    const inflater: Inflater = { zip, input, limits, syncMax: options.syncInflateMaxBytes ?? 4 * 1024 * 1024 };
     const verified = new Map<CatalogEntry, Verified>();
     const totals = { bytes: 0 };
-    for (const e of entries) verified.set(e, await inflate(zip, e, limits, totals));
+    for (const e of entries) verified.set(e, await inflate(inflater, e, totals));
 
     const files = entries
       .map((e): ManifestFile => ({ path: e.path, size: verified.get(e)!.size, sha256: verified.get(e)!.sha256, executable: e.executable }))
       .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
     const byPath = new Map(files.map((f) => [f.path, f]));
-    await writeAll(zip, entries, limits, options, async (e, bytes) => {
+    await writeAll(inflater, entries, options, async (e, bytes) => {
       const sha256 = createHash('sha256').update(bytes).digest('hex');
       const expected = verified.get(e)!;
       if (sha256 !== expected.sha256 || bytes.length !== expected.size) {
@@ -289,7 +305,7 @@ async function catalog(zip: yauzl.ZipFile, limits: ZipLimits): Promise<{ entries
       throw reject('UNCOMPRESSED_TOO_LARGE', `The files inflate to more than ${limits.maxTotalUncompressedBytes} bytes (by the ZIP's headers); make the function smaller.`, name);
     }
     checkRatio(entry.uncompressedSize, entry.compressedSize, limits, name);
-    entries.push({ entry, path, executable: ((entry.externalFileAttributes >>> 16) & 0o111) !== 0 });
+    entries.push({ entry, path, executable: ((entry.externalFileAttributes >>> 16) & 0o111) !== 0, dataStart: local.fileDataStart });
   });
 
   // A file and a folder of one name cannot both exist once extracted.
@@ -371,11 +387,43 @@ function openStream(zip: yauzl.ZipFile, e: CatalogEntry): Promise<Readable> {
   });
 }
 
+async function readRaw(input: ZipInput, e: CatalogEntry): Promise<Buffer> {
+  const end = e.dataStart + e.entry.compressedSize;
+  const size = Buffer.isBuffer(input) ? input.length : input.size;
+  if (end > size) throw reject('CORRUPT_ARCHIVE', `Entry ${JSON.stringify(e.path)}'s data runs past the end of the ZIP; re-create it.`, e.path);
+  if (Buffer.isBuffer(input)) return input.subarray(e.dataStart, end);
+  const bytes = await input.read(e.dataStart, end);
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** Small entries: one synchronous inflate whose output zlib caps at the declared size (pass 1 checked it against the limits). */
+function inflateSync(e: CatalogEntry, raw: Buffer): Buffer {
+  const declared = e.entry.uncompressedSize;
+  if (e.entry.compressionMethod === METHOD_STORED) return raw;
+  let out: Buffer;
+  try {
+    out = inflateRawSync(raw, { maxOutputLength: Math.max(1, declared) });
+  } catch (err) {
+    if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') {
+      throw mapArchiveError(new Error(`too many bytes: inflates to more than the ${declared} declared`), e.path);
+    }
+    throw mapArchiveError(err as Error, e.path);
+  }
+  if (out.length !== declared) throw mapArchiveError(new Error(`not enough bytes: ${out.length} of the ${declared} declared`), e.path);
+  return out;
+}
+
 /** Inflates one entry through the meter; `onChunk` sees each counted chunk. */
 async function inflate(
-  zip: yauzl.ZipFile, e: CatalogEntry, limits: ZipLimits, totals: { bytes: number }, onChunk?: (chunk: Buffer) => void,
+  { zip, input, limits, syncMax }: Inflater, e: CatalogEntry, totals: { bytes: number }, onChunk?: (chunk: Buffer) => void,
 ): Promise<Verified> {
   const meter = new EntryMeter(limits, e.entry.compressedSize, totals, e.path);
+  if (e.entry.compressedSize <= syncMax && e.entry.uncompressedSize <= syncMax) {
+    const out = inflateSync(e, await readRaw(input, e));
+    meter.add(out);
+    onChunk?.(out);
+    return meter.finish(e.entry.crc32);
+  }
   const stream = await openStream(zip, e);
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
@@ -391,9 +439,8 @@ async function inflate(
 
 /** Pass 3: inflate each entry into one buffer and write it, a bounded number of bytes in flight. */
 async function writeAll(
-  zip: yauzl.ZipFile,
+  inflater: Inflater,
   entries: readonly CatalogEntry[],
-  limits: ZipLimits,
   options: ExtractOptions,
   write: (e: CatalogEntry, bytes: Buffer) => Promise<void>,
 ): Promise<void> {
@@ -411,7 +458,7 @@ async function writeAll(
     if (failure !== undefined) break;
     const bytes = Buffer.allocUnsafe(size);
     let at = 0;
-    await inflate(zip, e, limits, totals, (chunk) => { at += chunk.copy(bytes, at); });
+    await inflate(inflater, e, totals, (chunk) => { at += chunk.copy(bytes, at); });
     inFlightBytes += size;
     const p: Promise<void> = write(e, bytes.subarray(0, at))
       .catch((err: unknown) => { failure ??= err; })

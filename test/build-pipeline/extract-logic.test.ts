@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { deflateRawSync } from 'node:zlib';
 import * as yauzl from 'yauzl';
 import {
   assembleZip, centralHeader, craftZip, encode, localHeader, MemorySink, RawEntry, yazlZip,
@@ -13,6 +14,8 @@ import {
 
 const NODE: BuildInput = { runtime: 'nodejs24.x' };
 const INDEX: RawEntry = { name: 'index.js', data: Buffer.from('exports.handler = async () => 1;\n') };
+/** The two inflate paths: one synchronous capped call for small entries (default), the metered stream for large ones. */
+const PATHS: Array<[string, ExtractOptions]> = [['sync inflate', {}], ['streamed inflate', { syncInflateMaxBytes: 0 }]];
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 /** Runs the extraction expecting a rejection; returns it after checking the sink got nothing. */
@@ -42,14 +45,14 @@ describe('happy path', () => {
     'bin/tool': '#!/bin/sh\necho hi\n',
   };
 
-  test('nested folders: files, sizes and SHA-256 in the manifest match Node crypto; manifest written last', async () => {
+  test.each(PATHS)('nested folders: files, sizes and SHA-256 in the manifest match Node crypto; manifest written last (%s)', async (_, options) => {
     const zip = await yazlZip([
       { name: 'src/', directory: true },
       { name: 'src/lib/', directory: true },
       ...Object.entries(files).map(([name, data]) => ({ name, data, mode: name === 'bin/tool' ? 0o100755 : 0o100644 })),
     ]);
     const sink = new MemorySink();
-    const manifest = await inspectAndExtract(zip, NODE, sink);
+    const manifest = await inspectAndExtract(zip, NODE, sink, options);
 
     const expected = Object.entries(files).map(([path, data]) => ({
       path, size: Buffer.byteLength(data), sha256: sha256(Buffer.from(data)), executable: path === 'bin/tool',
@@ -71,14 +74,14 @@ describe('happy path', () => {
     expect(sink.manifest).toBe(manifest);
   });
 
-  test('a random-access source (ranged reads, as from S3) gives the same manifest', async () => {
+  test.each(PATHS)('a random-access source (ranged reads, as from S3) gives the same manifest (%s)', async (_, options) => {
     const zip = await yazlZip(Object.entries(files).map(([name, data]) => ({ name, data })));
     const reads: Array<[number, number]> = [];
     const source: ZipRangeSource = {
       size: zip.length,
       read: async (start, end) => { reads.push([start, end]); return zip.subarray(start, end); },
     };
-    const fromRanges = await inspectAndExtract(source, NODE, new MemorySink());
+    const fromRanges = await inspectAndExtract(source, NODE, new MemorySink(), options);
     const fromBuffer = await inspectAndExtract(zip, NODE, new MemorySink());
     expect({ ...fromRanges, archiveBytes: 0 }).toEqual({ ...fromBuffer, archiveBytes: 0 });
     expect(reads.every(([s, e]) => e - s <= 1024 * 1024 && e <= zip.length)).toBe(true);
@@ -265,9 +268,13 @@ describe('not a ZIP, empty, corrupt', () => {
     await rejected(craftZip([{ name: 'a/' }, { name: 'a/b/' }]), 'EMPTY_ARCHIVE', /only folders/);
   });
 
-  test('wrong CRC-32 and broken deflate data → CORRUPT_ENTRY', async () => {
-    await rejected(craftZip([INDEX, { name: 'a.js', data: Buffer.from('hello'), crc: 1234 }]), 'CORRUPT_ENTRY', /"a\.js" fails its CRC-32 check/);
-    await rejected(craftZip([INDEX, { name: 'a.js', data: Buffer.from('hello'), payload: Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff]) }]), 'CORRUPT_ENTRY', /"a\.js" cannot be inflated/);
+  test.each(PATHS)('wrong CRC-32, broken and truncated deflate data → CORRUPT_ENTRY (%s)', async (_, options) => {
+    await rejected(craftZip([INDEX, { name: 'a.js', data: Buffer.from('hello'), crc: 1234 }]), 'CORRUPT_ENTRY', /"a\.js" fails its CRC-32 check/, NODE, options);
+    await rejected(craftZip([INDEX, { name: 'a.js', data: Buffer.from('hello'), payload: Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff]) }]),
+      'CORRUPT_ENTRY', /"a\.js" cannot be inflated/, NODE, options);
+    const data = randomBytes(3000);
+    const truncated = deflateRawSync(data).subarray(0, 1000);
+    await rejected(craftZip([INDEX, { name: 'a.js', data, payload: truncated }]), 'CORRUPT_ENTRY', /"a\.js" cannot be inflated/, NODE, options);
   });
 
   test('upload over maxUploadBytes', async () => {
@@ -290,16 +297,16 @@ describe('zip bombs', () => {
     await rejected(zip, 'UNCOMPRESSED_TOO_LARGE', /more than 1000000 bytes/, NODE, { limits: { maxTotalUncompressedBytes: 1_000_000 } });
   });
 
-  test('lying headers (declares 1 KB, inflates to 16 MiB): stopped while inflating, in bounded time', async () => {
+  test.each(PATHS)('lying headers (declares 1 KB, inflates to 16 MiB): stopped while inflating, in bounded time (%s)', async (_, options) => {
     const zip = craftZip([INDEX, { name: 'zeros.bin', data: zeros, declaredUncompressed: 1024 }]);
     const started = Date.now();
-    await rejected(zip, 'ENTRY_SIZE_MISMATCH', /"zeros\.bin" inflates to another size than its header says \(too many bytes/, NODE, { limits });
+    await rejected(zip, 'ENTRY_SIZE_MISMATCH', /"zeros\.bin" inflates to another size than its header says \(too many bytes/, NODE, { ...options, limits });
     expect(Date.now() - started).toBeLessThan(1000);
   });
 
-  test('lying headers the other way (declares more than it holds)', async () => {
+  test.each(PATHS)('lying headers the other way (declares more than it holds) (%s)', async (_, options) => {
     const zip = craftZip([INDEX, { name: 'a.js', data: Buffer.from('hello'), declaredUncompressed: 50 }]);
-    await rejected(zip, 'ENTRY_SIZE_MISMATCH', /not enough bytes/);
+    await rejected(zip, 'ENTRY_SIZE_MISMATCH', /not enough bytes/, NODE, options);
     // stored entries: yauzl compares the two sizes up front
     await rejected(craftZip([INDEX, { name: 'b.js', method: 0, data: Buffer.from('hello'), declaredUncompressed: 5000 }]), 'ENTRY_SIZE_MISMATCH', /size mismatch/);
   });
@@ -374,14 +381,14 @@ describe('zip bombs', () => {
 });
 
 describe('throughput', () => {
-  test('a 20 MB archive of 2,000 files: measured MB/s (ZIP bytes) through all three passes', async () => {
+  test.each(PATHS)('a 20 MB archive of 2,000 files: measured MB/s (ZIP bytes) through all three passes (%s)', async (label, options) => {
     const zip = await yazlZip([{ name: 'index.js', data: 'x' },
       ...Array.from({ length: 2000 }, (_, i) => ({ name: `pkg/${i % 50}/file${i}.bin`, data: Buffer.concat([randomBytes(5_000), Buffer.alloc(5_000, i % 256)]) }))]);
     const started = process.hrtime.bigint();
-    const manifest = await inspectAndExtract(zip, NODE, new MemorySink());
+    const manifest = await inspectAndExtract(zip, NODE, new MemorySink(), options);
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     expect(manifest.fileCount).toBe(2001);
     // eslint-disable-next-line no-console
-    console.log(`build-pipeline extract: ${(zip.length / 1e6).toFixed(1)} MB zip, ${(manifest.totalBytes / 1e6).toFixed(1)} MB inflated, ${manifest.fileCount} files in ${seconds.toFixed(2)} s = ${(zip.length / 1e6 / seconds).toFixed(1)} MB/s of ZIP`);
+    console.log(`build-pipeline extract (${label}): ${(zip.length / 1e6).toFixed(1)} MB zip, ${(manifest.totalBytes / 1e6).toFixed(1)} MB inflated, ${manifest.fileCount} files in ${seconds.toFixed(2)} s = ${(zip.length / 1e6 / seconds).toFixed(1)} MB/s of ZIP`);
   });
 });
