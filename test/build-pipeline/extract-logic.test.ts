@@ -1,6 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
 import { deflateRawSync } from 'node:zlib';
 import * as yauzl from 'yauzl';
+import * as yazl from 'yazl';
 import {
   assembleZip, centralHeader, craftZip, encode, localHeader, MemorySink, RawEntry, yazlZip,
 } from './zip-corpus';
@@ -113,6 +115,17 @@ describe('happy path', () => {
     await inspectAndExtract(many, NODE, narrow, { writeConcurrency: 4, writeBufferBytes: 10_000 });
     expect(narrow.maxInFlight).toBe(1);
     expect(narrow.files.size).toBe(41);
+  });
+
+  test('real-world shapes pass: data descriptors (streamed entries, bit 3) and ZIP64 records', async () => {
+    const zip = new yazl.ZipFile();
+    zip.addReadStream(Readable.from([Buffer.from('exports.handler = 1;')]), 'index.js', { mtime: new Date(0) });
+    zip.addBuffer(Buffer.alloc(100_000, 7), 'big/seven.bin', { forceZip64Format: true, mtime: new Date(0) });
+    zip.end();
+    const chunks: Buffer[] = [];
+    for await (const c of zip.outputStream as AsyncIterable<Buffer>) chunks.push(c);
+    const manifest = await inspectAndExtract(Buffer.concat(chunks), NODE, new MemorySink());
+    expect(manifest.files.map((f) => [f.path, f.size])).toEqual([['big/seven.bin', 100_000], ['index.js', 20]]);
   });
 
   test('a sink failure fails the build and the manifest is never written', async () => {
