@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type { RefundDetail } from '../../functions/enrollment-saga/cancel-on-refund-logic';
 import { courseKey, trainerKey } from '../../functions/enrollment-saga/enrollment-items';
 import type { SagaInput, SagaServices, SessionPlan } from '../../functions/enrollment-saga/saga-types';
 import { ENROLLMENT_TABLE_SCHEMA as S } from '../../lib/enrollment-saga/contract';
@@ -58,5 +59,30 @@ export function sagaInput(overrides: Partial<SagaInput> = {}): SagaInput {
     courseId: 'crs_1',
     ...PRICE,
     ...overrides,
+  };
+}
+
+/** PaymentOutbox's PaymentRefunded detail: the payment as it now stands, with the total refunded. */
+export function paymentRefunded(
+  input: Pick<SagaInput, 'paymentId' | 'studentId' | 'courseId'>,
+  refundedAmount: number,
+  options: { metadata?: boolean; source?: string } = {},
+): RefundDetail {
+  const source = options.source ?? 'cdk-event-services.payment-outbox';
+  return {
+    eventId: randomUUID(),
+    eventType: 'PaymentRefunded',
+    correlationId: input.paymentId,
+    occurredAt: new Date().toISOString(),
+    source,
+    version: 1,
+    payload: {
+      paymentId: input.paymentId,
+      status: 'refunded',
+      amount: PRICE.amount,
+      currency: PRICE.currency,
+      refundedAmount,
+      ...(options.metadata ?? true ? { metadata: { studentId: input.studentId, courseId: input.courseId } } : {}),
+    },
   };
 }

@@ -1,7 +1,6 @@
-import { randomUUID } from 'node:crypto';
-import { enrollmentTable, PRICE, sagaInput } from './enrollment-fixture';
+import { enrollmentTable, paymentRefunded, PRICE, sagaInput } from './enrollment-fixture';
 import { allocateTrainer } from '../../functions/enrollment-saga/allocate-trainer-logic';
-import { cancelOnRefund, type RefundDetail } from '../../functions/enrollment-saga/cancel-on-refund-logic';
+import { cancelOnRefund } from '../../functions/enrollment-saga/cancel-on-refund-logic';
 import { compensate } from '../../functions/enrollment-saga/compensate-logic';
 import { completeEnrollment } from '../../functions/enrollment-saga/complete-enrollment-logic';
 import { createPurchase } from '../../functions/enrollment-saga/create-purchase-logic';
@@ -11,25 +10,8 @@ import type { SagaInput } from '../../functions/enrollment-saga/saga-types';
 import { scheduleSessions } from '../../functions/enrollment-saga/schedule-sessions-logic';
 import type { EventEnvelope } from '../../functions/shared/envelope';
 
-/** PaymentOutbox's PaymentRefunded detail: the payment as it now stands, with the total refunded. */
-function refunded(input: Pick<SagaInput, 'paymentId' | 'studentId' | 'courseId'>, refundedAmount: number, metadata = true): RefundDetail {
-  return {
-    eventId: randomUUID(),
-    eventType: 'PaymentRefunded',
-    correlationId: input.paymentId,
-    occurredAt: new Date().toISOString(),
-    source: 'cdk-event-services.payment-outbox',
-    version: 1,
-    payload: {
-      paymentId: input.paymentId,
-      status: 'refunded',
-      amount: PRICE.amount,
-      currency: PRICE.currency,
-      refundedAmount,
-      ...(metadata ? { metadata: { studentId: input.studentId, courseId: input.courseId } } : {}),
-    },
-  };
-}
+const refunded = (input: Pick<SagaInput, 'paymentId' | 'studentId' | 'courseId'>, refundedAmount: number, metadata = true) =>
+  paymentRefunded(input, refundedAmount, { metadata });
 
 /** The bus, as the consumer sees it: what it accepted, and refusals on demand. */
 function recordingBus() {

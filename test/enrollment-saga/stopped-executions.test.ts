@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { CreateQueueCommand } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { enrollmentTable, PRICE, sagaInput } from './enrollment-fixture';
+import { enrollmentTable, paymentRefunded, PRICE, sagaInput } from './enrollment-fixture';
 import { allocateTrainer } from '../../functions/enrollment-saga/allocate-trainer-logic';
 import { compensate } from '../../functions/enrollment-saga/compensate-logic';
 import { compensateStopped, type StoppedExecution } from '../../functions/enrollment-saga/compensate-stopped-logic';
@@ -134,22 +134,7 @@ describe('refund and stopped-execution consumers (bundled handlers)', () => {
     'detail-type': 'PaymentRefunded',
     source,
     'account': '000000000000',
-    'detail': {
-      eventId: randomUUID(),
-      eventType: 'PaymentRefunded',
-      correlationId: input.paymentId,
-      occurredAt: new Date().toISOString(),
-      source,
-      version: 1,
-      payload: {
-        paymentId: input.paymentId,
-        status: 'refunded',
-        amount: PRICE.amount,
-        currency: PRICE.currency,
-        refundedAmount: PRICE.amount,
-        metadata: { studentId: input.studentId, courseId: input.courseId },
-      },
-    },
+    'detail': paymentRefunded(input, PRICE.amount, { source }),
   });
 
   test('a full refund of a completed enrollment: EnrollmentCancelled on the bus once, however often delivered; a forged refund cancels nothing', async () => {
