@@ -31,6 +31,8 @@ const handlerDeps = [
   // BuildPipeline: a streaming ZIP reader (entries inflated one at a time, sizes counted
   // while inflating) rather than a ZIP parser of our own.
   'yauzl@3.4.0',
+  // Presigned S3 POST whose policy enforces the upload's size (content-length-range), key and type.
+  '@aws-sdk/s3-presigned-post@3.1164.0',
   // Address classification (loopback, private, link-local, CGNAT, IPv6 local ranges) for
   // the SSRF guard of outbound webhooks, checked on the address actually connected to.
   'ipaddr.js@2.5.0',
