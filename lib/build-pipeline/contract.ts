@@ -113,3 +113,83 @@ export const ArtifactLayout = {
 
 /** Manifest format version, bumped on any change to its shape. */
 export const MANIFEST_VERSION = 1;
+
+/* ------------------------------------------------------------------------------------------
+ * Build jobs: one DynamoDB table holds each job and the Idempotency-Key items of creates.
+ * ---------------------------------------------------------------------------------------- */
+
+/**
+ * The jobs table. A job is `PK = JOB#{jobId}`, `SK = JOB`; an Idempotency-Key is
+ * `PK = IDEMPOTENCY#{sha256(key)}`, `SK = KEY` (it names the job it created). Only jobs carry
+ * the index keys (sparse): `FN_PK = FUNCTION#{functionName}`, `FN_SK = {createdAt}#{jobId}`,
+ * so a function's builds read newest first with `ScanIndexForward: false`.
+ */
+export const BUILD_JOBS_TABLE_SCHEMA = {
+  partitionKey: 'PK',
+  sortKey: 'SK',
+  /** A function's builds by creation time. */
+  functionIndex: { indexName: 'FunctionBuildsIndex', partitionKey: 'FN_PK', sortKey: 'FN_SK' },
+  /** Epoch seconds: jobs after their retention, Idempotency-Key items after their window. */
+  timeToLiveAttribute: 'ttl',
+} as const;
+
+/** A job's status; it only moves forward, in this order. */
+export const BuildJobStatus = {
+  AWAITING_UPLOAD: 'awaiting_upload',
+  QUEUED: 'queued',
+  BUILDING: 'building',
+  COMPLETED: 'completed',
+  FAILED: 'failed',
+} as const;
+export type BuildJobStatusValue = (typeof BuildJobStatus)[keyof typeof BuildJobStatus];
+
+/** Failure reasons of a job: the ZIP checks' reasons and the job's own. */
+export const BuildJobFailureReason = {
+  ...BuildFailureReason,
+  /** No upload arrived before `uploadExpiresAt`. */
+  UPLOAD_EXPIRED: 'UPLOAD_EXPIRED',
+  /** The worker failed for a reason that is not the archive's (after its retries). */
+  INTERNAL_ERROR: 'INTERNAL_ERROR',
+} as const;
+export type BuildJobFailureReasonCode = (typeof BuildJobFailureReason)[keyof typeof BuildJobFailureReason];
+
+/** Time settings of the job store (seconds); construct props with these defaults. */
+export interface BuildJobSettings {
+  /** How long the presigned upload is valid, and when an upload-less job expires. */
+  readonly uploadWindowSeconds: number;
+  /** How long a worker's `building` lease lasts; another worker may take over after it. Above the worker's timeout. */
+  readonly leaseSeconds: number;
+  /** Job records are deleted by TTL this long after creation. */
+  readonly jobRetentionSeconds: number;
+  /** How long an Idempotency-Key replays its job. */
+  readonly idempotencyKeySeconds: number;
+}
+
+export const DEFAULT_BUILD_JOB_SETTINGS: BuildJobSettings = {
+  uploadWindowSeconds: 15 * 60,
+  leaseSeconds: 16 * 60, // the worker's Lambda timeout is at most 15 minutes
+  jobRetentionSeconds: 30 * 24 * 3600,
+  idempotencyKeySeconds: 24 * 3600,
+};
+
+/** Where an upload lands in the uploads bucket: exactly one key per job, nothing else is accepted. */
+export const UploadLayout = {
+  PREFIX: 'uploads/',
+  key: (jobId: string) => `uploads/${jobId}.zip`,
+  CONTENT_TYPE: 'application/zip',
+} as const;
+
+/** BuildPipeline's event types (detail-type), one per real status change. */
+export const BuildEvents = {
+  QUEUED: 'BuildQueued',
+  STARTED: 'BuildStarted',
+  COMPLETED: 'BuildCompleted',
+  FAILED: 'BuildFailed',
+} as const;
+export type BuildEventType = (typeof BuildEvents)[keyof typeof BuildEvents];
+
+/** Error names of the job store (each maps to an HTTP status in the API). */
+export const BuildJobErrors = {
+  /** Same Idempotency-Key, another body: 422. */
+  IDEMPOTENCY_KEY_REUSED: 'IDEMPOTENCY_KEY_REUSED',
+} as const;
