@@ -3,7 +3,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { acknowledgeFindings } from './nag';
+import { acknowledgeFindings, inBothRegulatoryPacks } from './nag';
 
 /** A customer-managed key with rotation on, for one resource of a construct. */
 export function createServiceKey(scope: Construct, id: string, purpose: string): kms.Key {
@@ -49,9 +49,9 @@ export function createLogGroup(scope: Construct, id: string, options: { retentio
   if (options.encryptionKey) grantLogsKeyUse(options.encryptionKey);
   const group = new logs.LogGroup(scope, id, { retention: options.retention, encryptionKey: options.encryptionKey });
   if (!options.encryptionKey) {
-    acknowledgeFindings(group, Object.fromEntries(['NIST.800.53.R5-CloudWatchLogGroupEncrypted', 'PCI.DSS.321-CloudWatchLogGroupEncrypted'].map((rule) => [rule,
+    acknowledgeFindings(group, inBothRegulatoryPacks('CloudWatchLogGroupEncrypted',
       'Encrypted at rest with CloudWatch Logs\' own keys; the handlers log ids and outcomes, not payloads. ' +
-      'A customer-managed key is opt-in (`logEncryptionKey`), since it costs per month and per request.'])));
+      'A customer-managed key is opt-in (`logEncryptionKey`), since it costs per month and per request.'));
   }
   return group;
 }

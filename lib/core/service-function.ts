@@ -8,7 +8,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { createLogGroup } from './encryption';
 import { aliasArgs, HANDLER_SOURCES_DIR, handlerAssetDir, SERVICE_FUNCTION_BUNDLING } from './handler-bundling';
-import { acknowledgeFindings } from './nag';
+import { acknowledgeFindings, inBothRegulatoryPacks } from './nag';
 import { propError } from './prop-checks';
 
 /**
@@ -101,9 +101,9 @@ export class ServiceFunction extends NodejsFunction {
       'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]':
         'AWSLambdaBasicExecutionRole is the managed policy AWS documents for a function writing its own logs.',
       'AwsSolutions-IAM5[Resource::*]': 'X-Ray PutTraceSegments/PutTelemetryRecords have no resource-level permissions.',
-      ...bothPacks('LambdaInsideVPC', 'The function calls only AWS APIs (TLS, SigV4) and, for webhooks, the public internet; ' +
+      ...inBothRegulatoryPacks('LambdaInsideVPC', 'The function calls only AWS APIs (TLS, SigV4) and, for webhooks, the public internet; ' +
         'it reaches no private network resource. A VPC would add NAT or endpoint cost and cold-start ENIs for no isolation gain.'),
-      ...bothPacks('IAMNoInlinePolicy', 'CDK grants write the role\'s least-privilege statements, scoped to this construct\'s ' +
+      ...inBothRegulatoryPacks('IAMNoInlinePolicy', 'CDK grants write the role\'s least-privilege statements, scoped to this construct\'s ' +
         'resources, as the role\'s own policy; a managed policy would be a separate, attachable object that no other role should get.'),
       'NIST.800.53.R5-LambdaConcurrency': 'Reserved concurrency would carve a fixed share out of the account\'s pool per function; ' +
         'the constructs bound load where it arrives (API throttling and usage plans, SQS event source maxConcurrency) and the ' +
@@ -149,9 +149,4 @@ Pick<NodejsFunctionProps, 'code' | 'handler' | 'entry' | 'bundling'> {
       '(a published package always has them; this is a source checkout that was never compiled)');
   }
   return { code: lambda.Code.fromAsset(dir), handler: 'index.handler' };
-}
-
-/** The same finding as the NIST 800-53 R5 and PCI DSS 3.2.1 packs name it. */
-function bothPacks(rule: string, reason: string): Record<string, string> {
-  return { [`NIST.800.53.R5-${rule}`]: reason, [`PCI.DSS.321-${rule}`]: reason };
 }

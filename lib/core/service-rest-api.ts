@@ -3,7 +3,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { createLogGroup } from './encryption';
-import { acknowledgeFindings } from './nag';
+import { acknowledgeFindings, inBothRegulatoryPacks } from './nag';
 
 export interface ServiceRestApiProps {
   readonly description: string;
@@ -42,13 +42,12 @@ export function createServiceRestApi(scope: Construct, props: ServiceRestApiProp
   });
   api.addGatewayResponse('Default4xx', { type: apigw.ResponseType.DEFAULT_4XX, templates: problemTemplate('REQUEST_REJECTED') });
   api.addGatewayResponse('Default5xx', { type: apigw.ResponseType.DEFAULT_5XX, templates: problemTemplate('INTERNAL_ERROR') });
-  const packs = (rule: string, reason: string) => ({ [`NIST.800.53.R5-${rule}`]: reason, [`PCI.DSS.321-${rule}`]: reason });
   acknowledgeFindings(api, {
-    ...packs('APIGWAssociatedWithWAF', 'No web ACL is created: a WAF web ACL is billed per ACL and rule, and its rules ' +
+    ...inBothRegulatoryPacks('APIGWAssociatedWithWAF', 'No web ACL is created: a WAF web ACL is billed per ACL and rule, and its rules ' +
       '(rate limits, IP sets, managed rule groups) are the user\'s policy. Associate yours with the stage (README).'),
-    ...packs('APIGWCacheEnabledAndEncrypted', 'Responses are not cached: reads must see the latest accepted write, and a ' +
+    ...inBothRegulatoryPacks('APIGWCacheEnabledAndEncrypted', 'Responses are not cached: reads must see the latest accepted write, and a ' +
       'webhook answer must never come from a cache.'),
-    ...packs('APIGWSSLEnabled', 'The integrations are Lambda proxy integrations, reached by API Gateway over AWS\'s ' +
+    ...inBothRegulatoryPacks('APIGWSSLEnabled', 'The integrations are Lambda proxy integrations, reached by API Gateway over AWS\'s ' +
       'signed internal API; a client certificate only authenticates API Gateway to an HTTP backend, of which there is none.'),
   });
   return api;

@@ -447,10 +447,6 @@ export class EnrollmentSaga extends Construct {
   }
 
   private acknowledgeFindings(steps: lambda.Function[], topUpDlq: sqs.Queue): void {
-    acknowledgeFindings(this, {
-      'NIST.800.53.R5-DynamoDBInBackupPlan': 'Point-in-time recovery is on (35 days of restore points). AWS Backup plans ' +
-        'are account-level policy, usually assigned by tag by the platform team; a library must not create one per construct.',
-    });
     acknowledgeFindings(topUpDlq, {
       'AwsSolutions-SQS3': 'This queue is itself a dead-letter queue (the top-up schedule\'s); its depth alarm pages on the first message.',
     });

@@ -3,7 +3,7 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { ENROLLMENT_TABLE_SCHEMA as S } from './contract';
-import { secureTableSettings } from '../core/tables';
+import { acknowledgeBackupPlan, secureTableSettings } from '../core/tables';
 
 const STRING = dynamodb.AttributeType.STRING;
 
@@ -12,11 +12,9 @@ export function createEnrollmentTable(scope: Construct, key: kms.IKey, removalPo
   const table = new dynamodb.Table(scope, 'EnrollmentTable', {
     partitionKey: { name: S.partitionKey, type: STRING },
     sortKey: { name: S.sortKey, type: STRING },
-    ...secureTableSettings(key),
-    removalPolicy,
-    // A retained table is one nobody means to lose: a stack update or a console click cannot delete it either.
-    deletionProtection: removalPolicy === RemovalPolicy.RETAIN,
+    ...secureTableSettings(key, removalPolicy),
   });
+  acknowledgeBackupPlan(table);
   table.addGlobalSecondaryIndex({
     indexName: S.topUpIndex.indexName,
     partitionKey: { name: S.topUpIndex.partitionKey, type: STRING },

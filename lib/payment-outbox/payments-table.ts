@@ -3,8 +3,7 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { PAYMENTS_TABLE_SCHEMA as S } from './contract';
-import { acknowledgeFindings } from '../core/nag';
-import { secureTableSettings } from '../core/tables';
+import { acknowledgeBackupPlan, secureTableSettings } from '../core/tables';
 
 const STRING = dynamodb.AttributeType.STRING;
 
@@ -17,18 +16,11 @@ export function createPaymentsTable(scope: Construct, key: kms.IKey, removalPoli
   const table = new dynamodb.Table(scope, 'PaymentsTable', {
     partitionKey: { name: S.partitionKey, type: STRING },
     sortKey: { name: S.sortKey, type: STRING },
-    ...secureTableSettings(key),
+    ...secureTableSettings(key, removalPolicy),
     stream: dynamodb.StreamViewType[S.streamViewType],
     timeToLiveAttribute: S.timeToLiveAttribute,
-    removalPolicy,
-    // RETAIN says the data must outlive the stack; deletion protection also stops a console or API delete.
-    deletionProtection: removalPolicy === RemovalPolicy.RETAIN,
   });
-  acknowledgeFindings(table, {
-    'NIST.800.53.R5-DynamoDBInBackupPlan': 'Point-in-time recovery (35 days) is on. An AWS Backup plan (vault, schedule, ' +
-      'retention, copies) is the account\'s backup policy, not a construct\'s: add the table to yours ' +
-      '(`BackupResource.fromDynamoDbTable(outbox.table)`, README).',
-  });
+  acknowledgeBackupPlan(table);
   table.addGlobalSecondaryIndex({
     indexName: S.outboxByTimeIndex.indexName,
     partitionKey: { name: S.outboxByTimeIndex.partitionKey, type: STRING },

@@ -2,9 +2,7 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { acknowledgeFindings } from '../core/nag';
-
-const packs = (rule: string, reason: string) => ({ [`NIST.800.53.R5-${rule}`]: reason, [`PCI.DSS.321-${rule}`]: reason });
+import { acknowledgeFindings, inBothRegulatoryPacks } from '../core/nag';
 
 /**
  * The audit trail: versioned, KMS-encrypted, TLS-only, never public, with Glacier after
@@ -27,7 +25,7 @@ export function createAuditBucket(
     removalPolicy,
   });
   acknowledgeFindings(accessLogs, {
-    ...packs('S3DefaultEncryptionKMS', 'S3 server access log delivery supports SSE-S3 only on its target bucket, not SSE-KMS; ' +
+    ...inBothRegulatoryPacks('S3DefaultEncryptionKMS', 'S3 server access log delivery supports SSE-S3 only on its target bucket, not SSE-KMS; ' +
       'the logs are encrypted at rest with S3-managed keys.'),
   });
   const bucket = new s3.Bucket(scope, 'AuditBucket', {
@@ -45,7 +43,7 @@ export function createAuditBucket(
     removalPolicy,
   });
   for (const b of [accessLogs, bucket]) {
-    acknowledgeFindings(b, packs('S3BucketReplicationEnabled', 'Cross-region replication needs a bucket in another region, ' +
+    acknowledgeFindings(b, inBothRegulatoryPacks('S3BucketReplicationEnabled', 'Cross-region replication needs a bucket in another region, ' +
       'which a construct in one stack cannot create; the buckets are versioned and retained by default. Add a replication ' +
       'rule to your own bucket in another region if your policy asks for a second region.'));
   }

@@ -323,8 +323,6 @@ export class ProductApi extends Construct {
     acknowledgeFindings(this, {
       [`AwsSolutions-IAM5[Resource::${nagArn(this.auditBucket)}/changes/*]`]:
         'The audit logger writes one object per change, under changes/<productId>/: the grant is PutObject on that prefix of this bucket.',
-      'NIST.800.53.R5-DynamoDBInBackupPlan': 'Point-in-time recovery is on (35 days of restore points). AWS Backup plans ' +
-        'are account-level policy, usually assigned by tag by the platform team; a library must not create one per construct.',
     });
   }
 }

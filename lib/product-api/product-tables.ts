@@ -3,7 +3,7 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { PRODUCTS_TABLE_SCHEMA } from './contract';
-import { secureTableSettings } from '../core/tables';
+import { acknowledgeBackupPlan, secureTableSettings } from '../core/tables';
 
 const S = dynamodb.AttributeType.STRING;
 
@@ -13,11 +13,9 @@ export function createProductsTable(scope: Construct, key: kms.IKey, removalPoli
   const table = new dynamodb.Table(scope, 'ProductsTable', {
     partitionKey: { name: partitionKey, type: S },
     sortKey: { name: sortKey, type: S },
-    ...secureTableSettings(key),
-    removalPolicy,
-    // A retained catalogue is meant to outlive its stack: refuse a DeleteTable by hand too.
-    deletionProtection: removalPolicy === RemovalPolicy.RETAIN,
+    ...secureTableSettings(key, removalPolicy),
   });
+  acknowledgeBackupPlan(table);
   table.addGlobalSecondaryIndex({
     indexName: priceIndex.indexName,
     partitionKey: { name: priceIndex.partitionKey, type: S },

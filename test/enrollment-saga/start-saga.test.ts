@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { CreateQueueCommand } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { PRICE } from './enrollment-fixture';
 import { EnrollmentSagaEnv as E } from '../../lib/enrollment-saga/contract';
 import { bundleHandler, loadHandler } from '../harness/bundle-handler';
-import { configureHandlerEnv, fakeContext, localClients, receiveAtLeast, sqsRecord, uniqueName } from '../harness/local-aws';
+import { configureHandlerEnv, createQueue, fakeContext, localClients, receiveAtLeast, sqsRecord, uniqueName } from '../harness/local-aws';
 import { localStateMachineArn, LocalStepFunctions, startLocalStepFunctions } from '../harness/local-step-functions';
 
 type SqsFn = (event: SQSEvent, context: unknown) => Promise<SQSBatchResponse>;
@@ -48,7 +47,7 @@ describe('saga starter', () => {
   const refused = async (count: number) => (receiveAtLeast(sqs, dlqUrl, count, 3_000));
   beforeAll(async () => {
     sfn = await startLocalStepFunctions();
-    dlqUrl = (await sqs.send(new CreateQueueCommand({ QueueName: uniqueName('trigger-dlq') }))).QueueUrl!;
+    dlqUrl = await createQueue(sqs, uniqueName('trigger-dlq'));
     configureHandlerEnv({
       [E.STATE_MACHINE_ARN]: localStateMachineArn('enrollment'),
       [E.ACCEPTED_SOURCES]: OUTBOX,

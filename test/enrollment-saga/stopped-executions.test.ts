@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { CreateQueueCommand } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { enrollmentTable, paymentRefunded, PRICE, sagaInput } from './enrollment-fixture';
 import { allocateTrainer } from '../../functions/enrollment-saga/allocate-trainer-logic';
@@ -14,7 +13,7 @@ import { scheduleSessions } from '../../functions/enrollment-saga/schedule-sessi
 import type { EventEnvelope } from '../../functions/shared/envelope';
 import { EnrollmentSagaEnv as E } from '../../lib/enrollment-saga/contract';
 import { bundleHandler, loadHandler } from '../harness/bundle-handler';
-import { configureHandlerEnv, createIdempotencyTable, fakeContext, localClients, receiveAtLeast, sqsRecord, uniqueName } from '../harness/local-aws';
+import { configureHandlerEnv, createIdempotencyTable, createQueue, fakeContext, localClients, receiveAtLeast, sqsRecord, uniqueName } from '../harness/local-aws';
 import { LocalEventBridge, startLocalEventBridge } from '../harness/local-eventbridge';
 
 const MACHINE = 'arn:aws:states:us-east-1:000000000000:stateMachine:EnrollmentSaga';
@@ -113,7 +112,7 @@ describe('refund and stopped-execution consumers (bundled handlers)', () => {
     t = await enrollmentTable();
     const idempotencyTable = uniqueName('consumers-idempotency');
     await createIdempotencyTable(localClients().ddb, idempotencyTable);
-    dlqUrl = (await sqs.send(new CreateQueueCommand({ QueueName: uniqueName('refund-dlq') }))).QueueUrl!;
+    dlqUrl = await createQueue(sqs, uniqueName('refund-dlq'));
     configureHandlerEnv({
       [E.TABLE_NAME]: t.services.tableName,
       [E.IDEMPOTENCY_TABLE_NAME]: idempotencyTable,

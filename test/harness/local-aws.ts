@@ -119,6 +119,11 @@ export async function createFanOut(
   return { topicArn: TopicArn!, queues };
 }
 
+/** A standard queue (e.g. a consumer's DLQ the handler sends refused events to); returns its URL. */
+export async function createQueue(sqs: SQSClient, name: string): Promise<string> {
+  return (await sqs.send(new CreateQueueCommand({ QueueName: name }))).QueueUrl!;
+}
+
 export async function createBucket(s3: S3Client, name: string): Promise<void> {
   await s3.send(new CreateBucketCommand({ Bucket: name }));
 }
