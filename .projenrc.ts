@@ -17,6 +17,8 @@ const handlerDeps = [
   '@aws-sdk/client-eventbridge@3.1169.0',
   '@aws-sdk/client-secrets-manager@3.1164.0',
   '@aws-sdk/client-sfn@3.1164.0',
+  // BuildPipeline's container builds: the worker starts the CodeBuild project (StartBuild only).
+  '@aws-sdk/client-codebuild@3.1142.0',
   '@middy/core@7.9.2',
   '@middy/sqs-partial-batch-failure@6.4.5',
   `@aws-lambda-powertools/logger@${POWERTOOLS_VERSION}`,

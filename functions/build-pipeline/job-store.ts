@@ -58,6 +58,12 @@ export interface BuildJob {
   readonly leaseOwner?: string;
   readonly leaseExpiresAt?: string;
   readonly artifact?: BuildArtifact;
+  /** A container build's image (`{repositoryUri}:{jobId}`). */
+  readonly image?: { readonly uri: string; readonly digest?: string };
+  /** The CodeBuild build a container job was handed to. */
+  readonly containerBuildId?: string;
+  /** Set when the webhook receiver answered 410: no more deliveries for this job. */
+  readonly webhookDisabled?: boolean;
   readonly failureReason?: BuildJobFailureReasonCode;
   readonly failureMessage?: string;
 }
@@ -99,7 +105,12 @@ const iso = (d: Date) => d.toISOString();
 const plus = (d: Date, seconds: number) => new Date(d.getTime() + seconds * 1000);
 const epochSeconds = (d: Date) => Math.floor(d.getTime() / 1000);
 
-const INTERNAL = new Set<string>([S.partitionKey, S.sortKey, S.functionIndex.partitionKey, S.functionIndex.sortKey, S.timeToLiveAttribute, 'requestHash']);
+const AW = S.awaitingUploadIndex;
+const INTERNAL = new Set<string>([
+  S.partitionKey, S.sortKey, S.functionIndex.partitionKey, S.functionIndex.sortKey, AW.partitionKey, AW.sortKey, S.timeToLiveAttribute, 'requestHash',
+]);
+/** The one partition of AwaitingUploadIndex: small (jobs leave it within the upload window), read by the sweep only. */
+export const AWAITING_UPLOAD_PARTITION = 'AWAITING';
 function toJob(item: Record<string, unknown>): BuildJob {
   return Object.fromEntries(Object.entries(item).filter(([k]) => !INTERNAL.has(k))) as unknown as BuildJob;
 }
@@ -165,6 +176,9 @@ export async function createJob(input: CreateJobInput, services: JobStoreService
     ...job,
     [S.functionIndex.partitionKey]: functionPk(job.functionName),
     [S.functionIndex.sortKey]: `${createdAt}#${jobId}`,
+    // Sparse: removed by the first transition out of awaiting_upload, so the sweep reads only waiting jobs.
+    [AW.partitionKey]: AWAITING_UPLOAD_PARTITION,
+    [AW.sortKey]: `${job.uploadExpiresAt}#${jobId}`,
     [S.timeToLiveAttribute]: epochSeconds(plus(now, settings.jobRetentionSeconds)),
   };
   const putJob = { Put: { TableName: services.tableName, Item: jobItem, ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': S.partitionKey } } };
@@ -274,7 +288,7 @@ const statusIs = (status: BuildJobStatusValue): Condition => ({ expression: '#st
 export async function markQueued(jobId: string, services: JobStoreServices): Promise<TransitionResult> {
   const now = iso(services.now());
   const set = { status: BuildJobStatus.QUEUED, queuedAt: now, updatedAt: now };
-  const r = await conditionalUpdate(jobId, services, set, [], statusIs(BuildJobStatus.AWAITING_UPLOAD));
+  const r = await conditionalUpdate(jobId, services, set, [AW.partitionKey, AW.sortKey], statusIs(BuildJobStatus.AWAITING_UPLOAD));
   if (r.ok) return { outcome: 'changed', job: r.after, from: BuildJobStatus.AWAITING_UPLOAD, event: BuildEvents.QUEUED };
   if (!r.current) return { outcome: 'not_found' };
   return { outcome: r.current.status === BuildJobStatus.QUEUED ? 'duplicate' : 'stale', job: r.current };
@@ -341,9 +355,38 @@ async function finish(
   return { outcome: 'not_owner', job: c };
 }
 
+/**
+ * Passes a `building` job's lease from `owner` (the worker) to `newOwner` (e.g.
+ * `codebuild:{buildId}`) for `leaseSeconds`, recording `fields` (e.g. the CodeBuild build id).
+ * No event: the job stays `building`. `changed` once; the same hand-off again is `duplicate`.
+ */
+export async function handOffLease(
+  jobId: string, owner: string, newOwner: string, leaseSeconds: number, fields: Record<string, unknown>, services: JobStoreServices,
+): Promise<TransitionResult> {
+  const now = services.now();
+  const r = await conditionalUpdate(
+    jobId, services,
+    { leaseOwner: newOwner, leaseExpiresAt: iso(plus(now, leaseSeconds)), updatedAt: iso(now), ...fields },
+    [],
+    {
+      expression: '#status = :building AND #owner = :owner',
+      names: { '#status': 'status', '#owner': 'leaseOwner' },
+      values: { ':building': BuildJobStatus.BUILDING, ':owner': owner },
+    },
+  );
+  if (r.ok) return { outcome: 'changed', job: r.after, from: BuildJobStatus.BUILDING };
+  if (!r.current) return { outcome: 'not_found' };
+  const c = r.current;
+  if (c.status === BuildJobStatus.BUILDING && c.leaseOwner === newOwner) return { outcome: 'duplicate', job: c };
+  if (rank(c.status) >= rank(BuildJobStatus.COMPLETED)) return { outcome: 'stale', job: c };
+  return { outcome: 'not_owner', job: c };
+}
+
 /** `building → completed`, only by the lease owner (even after its lease ran out, unless another worker took over). */
-export function completeBuild(jobId: string, owner: string, artifact: BuildArtifact, services: JobStoreServices): Promise<TransitionResult> {
-  return finish(jobId, owner, services, BuildJobStatus.COMPLETED, { artifact });
+export function completeBuild(
+  jobId: string, owner: string, artifact: BuildArtifact, services: JobStoreServices, image?: BuildJob['image'],
+): Promise<TransitionResult> {
+  return finish(jobId, owner, services, BuildJobStatus.COMPLETED, { artifact, ...(image ? { image } : {}) });
 }
 
 /** `building → failed`, only by the lease owner. */
@@ -365,7 +408,7 @@ export async function expireUpload(jobId: string, services: JobStoreServices, no
       failureReason: BuildJobFailureReason.UPLOAD_EXPIRED,
       failureMessage: 'No upload arrived before the upload URL expired; create a new build',
     },
-    [],
+    [AW.partitionKey, AW.sortKey],
     {
       expression: '#status = :awaiting AND #expires <= :now',
       names: { '#status': 'status', '#expires': 'uploadExpiresAt' },

@@ -82,6 +82,7 @@ export interface RuntimeHandlerRule {
 const NODE_RULE: RuntimeHandlerRule = { defaultHandler: 'index.handler', extensions: ['.js', '.mjs', '.cjs'], dottedModules: false };
 const PYTHON_RULE: RuntimeHandlerRule = { defaultHandler: 'lambda_function.lambda_handler', extensions: ['.py'], dottedModules: true };
 const CUSTOM_RULE: RuntimeHandlerRule = { defaultHandler: 'bootstrap', extensions: [], dottedModules: false, fixedFile: 'bootstrap' };
+const CONTAINER_RULE: RuntimeHandlerRule = { defaultHandler: 'Dockerfile', extensions: [], dottedModules: false, fixedFile: 'Dockerfile' };
 
 /** Runtimes a build accepts, and the file each needs in the archive (paths from the ZIP's root). */
 export const RUNTIME_HANDLER_RULES: Readonly<Record<string, RuntimeHandlerRule>> = {
@@ -91,6 +92,8 @@ export const RUNTIME_HANDLER_RULES: Readonly<Record<string, RuntimeHandlerRule>>
   'python3.12': PYTHON_RULE,
   'python3.13': PYTHON_RULE,
   'provided.al2023': CUSTOM_RULE,
+  /** Opt-in (`containerBuilds`): built by CodeBuild into an image in the pipeline's ECR repository. */
+  'container': CONTAINER_RULE,
 };
 
 /** A `handler` setting: `<module path>.<function>`, letters, digits, `_ - / .` only. */
@@ -129,6 +132,11 @@ export const BUILD_JOBS_TABLE_SCHEMA = {
   sortKey: 'SK',
   /** A function's builds by creation time. */
   functionIndex: { indexName: 'FunctionBuildsIndex', partitionKey: 'FN_PK', sortKey: 'FN_SK' },
+  /**
+   * Jobs waiting for their upload, by expiry: `AW_PK = AWAITING`, `AW_SK = {uploadExpiresAt}#{jobId}`.
+   * Sparse: the first transition out of `awaiting_upload` removes both, so the expiry sweep reads only waiting jobs.
+   */
+  awaitingUploadIndex: { indexName: 'AwaitingUploadIndex', partitionKey: 'AW_PK', sortKey: 'AW_SK' },
   /** Epoch seconds: jobs after their retention, Idempotency-Key items after their window. */
   timeToLiveAttribute: 'ttl',
 } as const;
@@ -150,6 +158,10 @@ export const BuildJobFailureReason = {
   UPLOAD_EXPIRED: 'UPLOAD_EXPIRED',
   /** The worker failed for a reason that is not the archive's (after its retries). */
   INTERNAL_ERROR: 'INTERNAL_ERROR',
+  /** A container build's Dockerfile build or image push failed (the CodeBuild logs say why). */
+  CONTAINER_BUILD_FAILED: 'CONTAINER_BUILD_FAILED',
+  /** `runtime: container` on a pipeline without container builds (refused at create as a 4xx too). */
+  CONTAINER_BUILDS_DISABLED: 'CONTAINER_BUILDS_DISABLED',
 } as const;
 export type BuildJobFailureReasonCode = (typeof BuildJobFailureReason)[keyof typeof BuildJobFailureReason];
 
@@ -193,3 +205,165 @@ export const BuildJobErrors = {
   /** Same Idempotency-Key, another body: 422. */
   IDEMPOTENCY_KEY_REUSED: 'IDEMPOTENCY_KEY_REUSED',
 } as const;
+
+/* ------------------------------------------------------------------------------------------
+ * Handlers, environment and settings.
+ * ---------------------------------------------------------------------------------------- */
+
+/** Environment variables the construct sets and the handlers read. */
+export const BuildPipelineEnv = {
+  JOBS_TABLE_NAME: 'BUILD_JOBS_TABLE_NAME',
+  UPLOADS_BUCKET_NAME: 'UPLOADS_BUCKET_NAME',
+  ARTIFACTS_BUCKET_NAME: 'ARTIFACTS_BUCKET_NAME',
+  EVENT_BUS_NAME: 'EVENT_BUS_NAME',
+  /** ARN of the secret whose value keys the HMAC of list page tokens (`nextToken`). */
+  PAGE_TOKEN_SECRET_ARN: 'PAGE_TOKEN_SECRET_ARN',
+  /** ARN of the webhook signing secret ({@link WebhookSecretValue}). */
+  WEBHOOK_SECRET_ARN: 'WEBHOOK_SECRET_ARN',
+  /** JSON of {@link ZipLimits} (every field present). */
+  ZIP_LIMITS: 'BUILD_ZIP_LIMITS',
+  /** JSON of {@link BuildJobSettings} (every field present). */
+  JOB_SETTINGS: 'BUILD_JOB_SETTINGS',
+  /** JSON of {@link WebhookSettings} (every field present). */
+  WEBHOOK_SETTINGS: 'BUILD_WEBHOOK_SETTINGS',
+  /** The CodeBuild project of container builds, or {@link CONTAINER_BUILDS_DISABLED}. */
+  CONTAINER_BUILD_PROJECT: 'CONTAINER_BUILD_PROJECT',
+  /** The ECR repository URI container images are pushed to (tag = job id). */
+  CONTAINER_REPOSITORY_URI: 'CONTAINER_REPOSITORY_URI',
+} as const;
+
+/** The value of CONTAINER_BUILD_PROJECT when the construct has no container builds. */
+export const CONTAINER_BUILDS_DISABLED = 'disabled';
+
+const B = BuildPipelineEnv;
+
+/** One entry per Lambda handler: its bundle, its Powertools service name, the variables it reads. */
+export const BuildPipelineHandlers = {
+  /** POST /v1.0/builds: validates, creates the job, answers 202 with the presigned POST. */
+  createBuild: {
+    entry: 'build-pipeline/create-build',
+    serviceName: 'build-pipeline-create',
+    environment: [B.JOBS_TABLE_NAME, B.UPLOADS_BUCKET_NAME, B.ZIP_LIMITS, B.JOB_SETTINGS, B.CONTAINER_BUILD_PROJECT],
+  },
+  /** GET /v1.0/builds?functionName=, GET /v1.0/builds/{jobId}, GET /v1.0/builds/{jobId}/deliveries. */
+  readBuilds: { entry: 'build-pipeline/read-builds', serviceName: 'build-pipeline-read', environment: [B.JOBS_TABLE_NAME, B.PAGE_TOKEN_SECRET_ARN] },
+  /** SQS of S3 ObjectCreated notifications: queued → building → completed | failed (or hand-off to CodeBuild). */
+  worker: {
+    entry: 'build-pipeline/build-worker',
+    serviceName: 'build-pipeline-worker',
+    environment: [B.JOBS_TABLE_NAME, B.UPLOADS_BUCKET_NAME, B.ARTIFACTS_BUCKET_NAME, B.ZIP_LIMITS, B.JOB_SETTINGS, B.CONTAINER_BUILD_PROJECT],
+  },
+  /** Scheduled: fails jobs whose upload window passed (from the sparse AwaitingUploadIndex). */
+  expireUploads: { entry: 'build-pipeline/expire-uploads', serviceName: 'build-pipeline-expire', environment: [B.JOBS_TABLE_NAME, B.JOB_SETTINGS] },
+  /** The jobs table's stream: one event per status change, to the bus (a transactional outbox: the status write is the fact). */
+  publishEvents: { entry: 'build-pipeline/publish-build-events', serviceName: 'build-pipeline-publisher', environment: [B.EVENT_BUS_NAME] },
+  /** The webhook delivery queue (fed by a rule on the bus): signed, SSRF-guarded POSTs with backoff. */
+  deliverWebhooks: {
+    entry: 'build-pipeline/deliver-webhooks',
+    serviceName: 'build-pipeline-webhooks',
+    environment: [B.JOBS_TABLE_NAME, B.WEBHOOK_SECRET_ARN, B.WEBHOOK_SETTINGS],
+  },
+  /** Secrets Manager rotation of the webhook signing secret (the previous secret keeps signing for an overlap). */
+  rotateWebhookSecret: { entry: 'build-pipeline/rotate-webhook-secret', serviceName: 'build-pipeline-rotation', environment: [B.WEBHOOK_SETTINGS] },
+  /** CodeBuild "Build State Change" of the container project: completes or fails the job. */
+  containerBuildFinished: {
+    entry: 'build-pipeline/container-build-finished',
+    serviceName: 'build-pipeline-container',
+    environment: [B.JOBS_TABLE_NAME, B.CONTAINER_REPOSITORY_URI],
+  },
+} as const;
+
+/** Outbound webhook delivery settings; construct props with these defaults. */
+export interface WebhookSettings {
+  /** Attempts per event before the message goes to the delivery DLQ (the queue's maxReceiveCount). */
+  readonly maxAttempts: number;
+  /** First retry delay, ms (exponential, full jitter). */
+  readonly baseDelayMs: number;
+  /** Longest retry delay, ms (SQS visibility: at most 12 h). */
+  readonly maxDelayMs: number;
+  /** Time allowed per attempt, ms (connect + response). */
+  readonly timeoutMs: number;
+  /** `http://` receivers allowed (tests and private setups only; the address checks still apply). */
+  readonly allowHttp: boolean;
+  /** After a rotation the previous secret keeps signing (a second `v1,` signature) this long, seconds. */
+  readonly rotationOverlapSeconds: number;
+}
+
+export const DEFAULT_WEBHOOK_SETTINGS: WebhookSettings = {
+  maxAttempts: 8,
+  baseDelayMs: 5_000,
+  maxDelayMs: 3_600_000,
+  timeoutMs: 10_000,
+  allowHttp: false,
+  rotationOverlapSeconds: 24 * 3600,
+};
+
+/**
+ * The webhook signing secret's JSON value. `current` signs; `previous` also signs until
+ * `previousUntil` (ISO time), so receivers can switch secrets without a failed delivery.
+ * Values are Standard Webhooks secrets (`whsec_` + base64 of 32 random bytes).
+ */
+export interface WebhookSecretValue {
+  readonly current: string;
+  readonly previous?: string;
+  readonly previousUntil?: string;
+}
+
+/** The envelope `source` of every build event, and the EventBridge `source` it is published under. */
+export const BUILD_EVENT_SOURCE = 'cdk-event-services.build-pipeline';
+
+/** The runtime of a container build (opt-in): the archive holds a `Dockerfile` at its root. */
+export const CONTAINER_RUNTIME = 'container';
+
+/**
+ * The `payload` of every build event (the envelope's payload; the envelope is the EventBridge
+ * `detail` and the webhook body). The event id is derived from (jobId, status), so a
+ * re-published change keeps its id: receivers dedupe on it (`webhook-id`).
+ */
+export interface BuildEventPayload {
+  readonly jobId: string;
+  readonly functionName: string;
+  readonly runtime: string;
+  readonly handler: string;
+  readonly status: BuildJobStatusValue;
+  /** The job's version after this change (rises with every change: order webhooks by it). */
+  readonly jobVersion: number;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  /** BuildCompleted of a ZIP build. */
+  readonly artifact?: {
+    readonly bucket: string;
+    readonly key: string;
+    readonly manifestKey: string;
+    readonly sha256: string;
+    readonly size: number;
+    readonly fileCount: number;
+  };
+  /** BuildCompleted of a container build: `{repositoryUri}:{jobId}` and its digest. */
+  readonly image?: { readonly uri: string; readonly digest?: string };
+  /** BuildFailed. */
+  readonly failureReason?: string;
+  readonly failureMessage?: string;
+}
+
+
+/**
+ * A job's webhook delivery log, in the jobs table next to the job: `PK = JOB#{jobId}`,
+ * `SK = DELIVERY#{eventId}`, one item per event, its attempts appended (the last
+ * {@link DELIVERY_LOG_MAX_ATTEMPTS} kept). A 410 sets `webhookDisabled` on the job item.
+ */
+export const DeliveryLogLayout = {
+  sortKeyPrefix: 'DELIVERY#',
+  sortKey: (eventId: string) => `DELIVERY#${eventId}`,
+} as const;
+export const DELIVERY_LOG_MAX_ATTEMPTS = 20;
+
+/** One delivery item as GET /v1.0/builds/{jobId}/deliveries returns it. */
+export interface DeliveryLogEntry {
+  readonly eventId: string;
+  readonly eventType: string;
+  /** `delivered`, `retrying`, `gone` (410: delivery stopped), `rejected` (other 4xx), `blocked` (SSRF guard), `exhausted`. */
+  readonly state: 'delivered' | 'retrying' | 'gone' | 'rejected' | 'blocked' | 'exhausted' | 'skipped';
+  readonly attempts: ReadonlyArray<{ readonly at: string; readonly statusCode: number; readonly outcome: string; readonly durationMs: number; readonly error?: string }>;
+  readonly updatedAt: string;
+}

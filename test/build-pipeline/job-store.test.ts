@@ -1,27 +1,11 @@
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import {
-  completeBuild, createJob, expireUpload, failBuild, getJob, IdempotencyKeyReusedError, listJobs, markQueued, startBuild,
+  completeBuild, createJob, expireUpload, failBuild, getJob, handOffLease, IdempotencyKeyReusedError, listJobs, markQueued, startBuild,
   type BuildArtifact, type JobStoreServices, type TransitionResult,
 } from '../../functions/build-pipeline/job-store';
 import { ValidationError } from '../../functions/shared/errors';
 import { BUILD_JOBS_TABLE_SCHEMA as S, BuildEvents, DEFAULT_BUILD_JOB_SETTINGS } from '../../lib/build-pipeline/contract';
-import { localClients, uniqueName } from '../harness/local-aws';
-import { createLocalTable } from '../harness/local-table';
-
-/** The jobs table on DynamoDB Local from the contract's schema; `clock.set()` moves services' now. */
-async function jobsTable() {
-  const clients = localClients();
-  const tableName = uniqueName('build-jobs');
-  await createLocalTable(clients.ddb, tableName, {
-    partitionKey: S.partitionKey, sortKey: S.sortKey, indexes: [S.functionIndex], timeToLiveAttribute: S.timeToLiveAttribute,
-  });
-  const clock = { now: new Date('2026-11-29T08:00:00.000Z') };
-  const services: JobStoreServices = { db: clients.doc, tableName, now: () => clock.now };
-  const advance = (seconds: number) => { clock.now = new Date(clock.now.getTime() + seconds * 1000); };
-  const rawItem = async (PK: string, SK: string) =>
-    (await clients.doc.send(new GetCommand({ TableName: tableName, Key: { PK, SK }, ConsistentRead: true }))).Item;
-  return { clients, services, clock, advance, rawItem };
-}
+import { jobsTable } from './jobs-table';
+import { uniqueName } from '../harness/local-aws';
 
 const ARTIFACT: BuildArtifact = {
   bucket: 'artifacts', key: 'builds/x/artifact.zip', manifestKey: 'builds/x/manifest.json', sha256: 'ab'.repeat(32), size: 123, fileCount: 2,
@@ -71,6 +55,35 @@ describe('build job store (DynamoDB Local)', () => {
     const raw = await t.rawItem(`JOB#${job.jobId}`, 'JOB');
     expect(raw).toMatchObject({ FN_PK: 'FUNCTION#orders-api', FN_SK: `${job.createdAt}#${job.jobId}` });
     expect(raw!.ttl).toBe(Math.floor(t.clock.now.getTime() / 1000) + DEFAULT_BUILD_JOB_SETTINGS.jobRetentionSeconds);
+  });
+
+  test('a job is in the awaiting-upload index until it leaves awaiting_upload (queued or expired)', async () => {
+    const { job: uploaded } = await createJob(input, t.services);
+    const { job: abandoned } = await createJob(input, t.services);
+    const indexKeys = async (jobId: string) => {
+      const raw = await t.rawItem(`JOB#${jobId}`, 'JOB');
+      return { AW_PK: raw!.AW_PK, AW_SK: raw!.AW_SK };
+    };
+    expect(await indexKeys(uploaded.jobId)).toEqual({ AW_PK: 'AWAITING', AW_SK: `${uploaded.uploadExpiresAt}#${uploaded.jobId}` });
+    await markQueued(uploaded.jobId, t.services);
+    expect(await indexKeys(uploaded.jobId)).toEqual({ AW_PK: undefined, AW_SK: undefined });
+    t.advance(DEFAULT_BUILD_JOB_SETTINGS.uploadWindowSeconds);
+    expect(outcome(await expireUpload(abandoned.jobId, t.services))).toBe('changed');
+    expect(await indexKeys(abandoned.jobId)).toEqual({ AW_PK: undefined, AW_SK: undefined });
+  });
+
+  test('a lease hand-off (worker → CodeBuild) moves who may finish the job, without an event', async () => {
+    const { job } = await createJob({ ...input, runtime: 'container' }, t.services);
+    await markQueued(job.jobId, t.services);
+    await startBuild(job.jobId, 'worker-a', t.services);
+    expect(outcome(await handOffLease(job.jobId, 'worker-b', 'codebuild:b-1', 3600, {}, t.services))).toBe('not_owner');
+    const handed = await handOffLease(job.jobId, 'worker-a', 'codebuild:b-1', 3600, { containerBuildId: 'b-1' }, t.services);
+    expect(handed).toMatchObject({ outcome: 'changed', job: { status: 'building', leaseOwner: 'codebuild:b-1', containerBuildId: 'b-1' } });
+    expect(handed.outcome === 'changed' && handed.event).toBeFalsy();
+    expect(outcome(await handOffLease(job.jobId, 'worker-a', 'codebuild:b-1', 3600, {}, t.services))).toBe('duplicate');
+    expect(outcome(await completeBuild(job.jobId, 'worker-a', ARTIFACT, t.services))).toBe('not_owner');
+    const image = { uri: '111111111111.dkr.ecr.us-east-1.amazonaws.com/builds:' + job.jobId };
+    expect(await completeBuild(job.jobId, 'codebuild:b-1', ARTIFACT, t.services, image)).toMatchObject({ outcome: 'changed', job: { status: 'completed', image } });
   });
 
   test('every backwards or duplicate transition is a no-op (no write, no event)', async () => {
