@@ -1,9 +1,9 @@
 import {
   completeBuild, createJob, expireUpload, failBuild, getJob, handOffLease, IdempotencyKeyReusedError, listJobs, markQueued, startBuild,
-  type BuildArtifact, type JobStoreServices, type TransitionResult,
+  type BuildArtifact, type TransitionResult,
 } from '../../functions/build-pipeline/job-store';
 import { ValidationError } from '../../functions/shared/errors';
-import { BUILD_JOBS_TABLE_SCHEMA as S, BuildEvents, DEFAULT_BUILD_JOB_SETTINGS } from '../../lib/build-pipeline/contract';
+import { BuildEvents, DEFAULT_BUILD_JOB_SETTINGS } from '../../lib/build-pipeline/contract';
 import { jobsTable } from './jobs-table';
 import { uniqueName } from '../harness/local-aws';
 
