@@ -27,6 +27,8 @@ export interface CreateJobInput {
   readonly handler?: string;
   readonly webhookUrl?: string;
   readonly idempotencyKey?: string;
+  /** The create request's correlation id: kept on the job, so every event of the job carries it. */
+  readonly correlationId?: string;
 }
 
 export interface BuildArtifact {
@@ -45,6 +47,7 @@ export interface BuildJob {
   readonly handler: string;
   readonly webhookUrl?: string;
   readonly status: BuildJobStatusValue;
+  readonly correlationId?: string;
   /** Bumped by every change: (jobId, version) names one change, e.g. for an event id. */
   readonly version: number;
   readonly createdAt: string;
@@ -166,6 +169,7 @@ export async function createJob(input: CreateJobInput, services: JobStoreService
     handler: body.handler,
     ...(body.webhookUrl ? { webhookUrl: body.webhookUrl } : {}),
     status: BuildJobStatus.AWAITING_UPLOAD,
+    ...(input.correlationId ? { correlationId: input.correlationId.slice(0, 128) } : {}),
     version: 1,
     createdAt,
     updatedAt: createdAt,
