@@ -175,6 +175,8 @@ export interface BuildJobSettings {
   readonly jobRetentionSeconds: number;
   /** How long an Idempotency-Key replays its job. */
   readonly idempotencyKeySeconds: number;
+  /** The CodeBuild timeout of container builds; the worker hands the lease to CodeBuild for this plus 15 minutes. */
+  readonly containerBuildTimeoutSeconds: number;
 }
 
 export const DEFAULT_BUILD_JOB_SETTINGS: BuildJobSettings = {
@@ -182,6 +184,7 @@ export const DEFAULT_BUILD_JOB_SETTINGS: BuildJobSettings = {
   leaseSeconds: 16 * 60, // the worker's Lambda timeout is at most 15 minutes
   jobRetentionSeconds: 30 * 24 * 3600,
   idempotencyKeySeconds: 24 * 3600,
+  containerBuildTimeoutSeconds: 3600,
 };
 
 /** Where an upload lands in the uploads bucket: exactly one key per job, nothing else is accepted. */
@@ -314,6 +317,20 @@ export const BUILD_EVENT_SOURCE = 'cdk-event-services.build-pipeline';
 
 /** The runtime of a container build (opt-in): the archive holds a `Dockerfile` at its root. */
 export const CONTAINER_RUNTIME = 'container';
+
+/**
+ * Variables between the worker, the CodeBuild project and the state-change handler. The worker
+ * starts the build with `JOB_ID` (and the artifact ZIP as the S3 source); the buildspec pushes
+ * `{repositoryUri}:{jobId}` and exports `IMAGE_DIGEST`, which the "Build State Change" event carries
+ * in `additional-information.exported-environment-variables`.
+ */
+export const ContainerBuildVariables = {
+  JOB_ID: 'BUILD_JOB_ID',
+  IMAGE_DIGEST: 'IMAGE_DIGEST',
+} as const;
+
+/** The lease owner of a job handed to CodeBuild. */
+export const containerLeaseOwner = (buildId: string) => `codebuild:${buildId}`;
 
 /**
  * The `payload` of every build event (the envelope's payload; the envelope is the EventBridge
