@@ -19,6 +19,9 @@ const handlerDeps = [
   '@aws-sdk/client-sfn@3.1164.0',
   // BuildPipeline's container builds: the worker starts the CodeBuild project (StartBuild only).
   '@aws-sdk/client-codebuild@3.1142.0',
+  // LambdaRuntimeService: deploys and invokes platform functions, and keeps their schedules.
+  '@aws-sdk/client-lambda@3.1162.0',
+  '@aws-sdk/client-scheduler@3.1169.0',
   '@middy/core@7.9.2',
   '@middy/sqs-partial-batch-failure@6.4.5',
   `@aws-lambda-powertools/logger@${POWERTOOLS_VERSION}`,
