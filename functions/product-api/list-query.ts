@@ -1,11 +1,14 @@
 import * as z from 'zod/mini';
-import { signPageToken, openPageToken } from './page-token';
 import { ACTIVE_PARTITION, centsKey, namePartition } from './product-item';
 import { MAX_PRICE, productNameSchema } from './product-schema';
 import { BadRequestError } from '../shared/errors';
+import { openPageToken, signPageToken } from '../shared/page-token';
 import { validate } from '../shared/validation';
 
 const MAX_PRICE_CENTS = MAX_PRICE * 100;
+
+/** The HMAC label of ProductApi's page tokens; unchanged since v1, so tokens already handed out stay valid. */
+export const PRODUCT_PAGE_TOKEN_LABEL = 'cdk-event-services/product-api/nextToken/v1\n';
 
 export type ListQuery =
   | { kind: 'price'; limit: number; minCents: number; maxCents: number; nextToken?: string }
@@ -49,9 +52,9 @@ export function fingerprint(q: ListQuery): string {
   return q.kind === 'name' ? `name:${namePartition(q.name)}` : `price:${q.minCents}:${q.maxCents}`;
 }
 
-/** A signed token (see page-token.ts) holding the page's last key and this query's fingerprint. */
+/** A signed token (see shared/page-token.ts) holding the page's last key and this query's fingerprint. */
 export function encodeNextToken(q: ListQuery, lastKey: Record<string, unknown>, key: Uint8Array): string {
-  return signPageToken(key, { k: lastKey, f: fingerprint(q) });
+  return signPageToken(key, PRODUCT_PAGE_TOKEN_LABEL, { k: lastKey, f: fingerprint(q) });
 }
 
 const PK_PATTERN = /^PRODUCT#[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -64,7 +67,7 @@ const PK_PATTERN = /^PRODUCT#[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-
  */
 export function decodeNextToken(q: ListQuery, token: string, macKey: Uint8Array): Record<string, string> {
   const invalid = () => new BadRequestError("Invalid query parameter 'nextToken': not a token this API issued for this query");
-  const decoded: any = openPageToken(macKey, token);
+  const decoded: any = openPageToken(macKey, PRODUCT_PAGE_TOKEN_LABEL, token);
   if (typeof decoded !== 'object' || decoded === null || decoded.f !== fingerprint(q)) throw invalid();
   const key = decoded.k;
   if (typeof key !== 'object' || key === null || Array.isArray(key)) throw invalid();

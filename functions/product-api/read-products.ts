@@ -1,6 +1,5 @@
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { parseListQuery } from './list-query';
-import { cachedSecretKey } from './page-token';
 import { productIdSchema } from './product-schema';
 import { getProduct, listProducts, type ReadServices } from './read-logic';
 import { ProductApiHandlers } from '../../lib/product-api/contract';
@@ -10,6 +9,7 @@ import { readConfig } from '../shared/config';
 import { jsonResponse } from '../shared/errors';
 import { httpHandler } from '../shared/http-handler';
 import { createLogger } from '../shared/logger';
+import { cachedSecretKey } from '../shared/page-token';
 import { validate } from '../shared/validation';
 
 const contract = ProductApiHandlers.read;

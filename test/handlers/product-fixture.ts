@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { APIGatewayProxyResult, SQSBatchResponse, SQSEvent, APIGatewayProxyEvent } from 'aws-lambda';
-import { signPageToken } from '../../functions/product-api/page-token';
+import { PRODUCT_PAGE_TOKEN_LABEL } from '../../functions/product-api/list-query';
+import { signPageToken } from '../../functions/shared/page-token';
 import { BundledHandler, bundleHandler, loadHandler } from '../harness/bundle-handler';
 import {
   FifoQueue, LocalClients, apiEvent, ApiRequest, configureHandlerEnv, createBucket, createFanOut,
@@ -156,7 +157,7 @@ export const recordFor = (envelope: { payload: { productId: string } }, messageI
 
 /** Signs a page token with the fixture's secret, as the read handler would. */
 export const signToken = (f: Pick<ProductApiFixture, 'pageTokenSecret'>, value: unknown) =>
-  signPageToken(Buffer.from(f.pageTokenSecret, 'utf8'), value);
+  signPageToken(Buffer.from(f.pageTokenSecret, 'utf8'), PRODUCT_PAGE_TOKEN_LABEL, value);
 
 /** The change envelopes carried by queue messages (raw delivery: the body is the envelope). */
 export const toChanges = (messages: Array<{ Body?: string }>) => messages.map((m) => JSON.parse(m.Body!));

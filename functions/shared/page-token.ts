@@ -2,23 +2,24 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 
 /**
  * Page tokens (`nextToken`) are `<payload>.<mac>`: the payload is base64url JSON, the mac an
- * HMAC-SHA256 over a fixed label and the payload's exact characters, keyed with a secret the
+ * HMAC-SHA256 over a label and the payload's exact characters, keyed with a secret the
  * construct creates. An edited, truncated, re-encoded or invented token fails the mac before
- * its payload is even parsed. The label keeps a mac made here from verifying anywhere else.
+ * its payload is even parsed. Each API passes its own label (ending in a newline, so no
+ * label is a prefix of label + payload of another), so a mac made for one API never
+ * verifies in another even if two shared a secret.
  */
-const LABEL = 'cdk-event-services/product-api/nextToken/v1\n';
 const PAYLOAD = /^[A-Za-z0-9_-]{1,4000}$/; // a 200-emoji name query fits (its name appears twice)
 const MAC = /^[A-Za-z0-9_-]{43}$/; // 32 bytes, base64url without padding
 
-const macOf = (key: Uint8Array, payload: string) => createHmac('sha256', key).update(LABEL).update(payload).digest();
+const macOf = (key: Uint8Array, label: string, payload: string) => createHmac('sha256', key).update(label).update(payload).digest();
 
-export function signPageToken(key: Uint8Array, value: unknown): string {
+export function signPageToken(key: Uint8Array, label: string, value: unknown): string {
   const payload = Buffer.from(JSON.stringify(value), 'utf8').toString('base64url');
-  return `${payload}.${macOf(key, payload).toString('base64url')}`;
+  return `${payload}.${macOf(key, label, payload).toString('base64url')}`;
 }
 
-/** The token's value if this key signed exactly this token, else undefined (never throws). */
-export function openPageToken(key: Uint8Array, token: string): unknown {
+/** The token's value if this key signed exactly this token under this label, else undefined (never throws). */
+export function openPageToken(key: Uint8Array, label: string, token: string): unknown {
   const dot = token.indexOf('.');
   if (dot < 0) return undefined;
   const payload = token.slice(0, dot);
@@ -27,7 +28,7 @@ export function openPageToken(key: Uint8Array, token: string): unknown {
   const given = Buffer.from(mac, 'base64url');
   // A 43-character base64url string can carry unused low bits: only the canonical spelling counts.
   if (given.length !== 32 || given.toString('base64url') !== mac) return undefined;
-  if (!timingSafeEqual(given, macOf(key, payload))) return undefined;
+  if (!timingSafeEqual(given, macOf(key, label, payload))) return undefined;
   try {
     return JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
   } catch {
