@@ -1,0 +1,215 @@
+import { randomUUID } from 'node:crypto';
+import { LambdaError, notFound } from './errors';
+import type { FunctionState, FunctionStore, VersionRecord } from './function-store';
+import { isNodeRuntime, parseFunctionName } from './names';
+import type { RunResult, Runner } from './runner';
+import type { RuntimeError } from './runner-child';
+
+/** Lambda's payload limits: 6 MB synchronous both ways, 1 MB for an Event invocation. */
+const MAX_SYNC_PAYLOAD = 6_291_456;
+const MAX_ASYNC_PAYLOAD = 1_048_576;
+const LOG_TAIL_BYTES = 4096;
+
+export interface InvokeRequest {
+  readonly functionName: string;
+  readonly qualifier?: string;
+  readonly invocationType?: string;
+  readonly logType?: string;
+  readonly clientContext?: string;
+  readonly payload: string;
+}
+
+export interface InvokeResponse {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  readonly body: string;
+}
+
+/** One invocation as it ran, for tests to inspect (logs included). */
+export interface InvocationRecord extends Omit<RunResult, 'payload'> {
+  readonly requestId: string;
+  readonly functionName: string;
+  readonly qualifier?: string;
+  readonly executedVersion: string;
+  readonly invocationType: 'RequestResponse' | 'Event';
+}
+
+/**
+ * A failed Event invocation after its retries, in the shape of the record Lambda sends to an
+ * on-failure destination (SQS, SNS, EventBridge), so a test can forward it to the DLQ the
+ * platform configured.
+ */
+export interface AsyncFailure {
+  readonly requestId: string;
+  readonly functionName: string;
+  readonly executedVersion: string;
+  readonly payload: unknown;
+  readonly error: RuntimeError;
+  readonly attempts: number;
+  readonly destinationRecord: Record<string, unknown>;
+}
+
+export interface InvokerOptions {
+  readonly random: () => number;
+  readonly accountConcurrency: number;
+  /** Retries of a failed Event invocation (Lambda's default is 2, a minute apart; here immediate). */
+  readonly asyncRetryAttempts: number;
+  readonly onAsyncFailure?: (failure: AsyncFailure) => void | Promise<void>;
+}
+
+type Throttle = { reason: string } | undefined;
+
+/** Lambda's data plane: qualifier and alias routing, concurrency limits, sync and Event invocations. */
+export class Invoker {
+  readonly invocations: InvocationRecord[] = [];
+  readonly asyncFailures: AsyncFailure[] = [];
+  private readonly pending = new Set<Promise<void>>();
+  private waiters: Array<() => void> = [];
+
+  constructor(private readonly store: FunctionStore, private readonly runner: Runner, private readonly options: InvokerOptions) {}
+
+  async invoke(request: InvokeRequest): Promise<InvokeResponse> {
+    const type = request.invocationType ?? 'RequestResponse';
+    if (!['RequestResponse', 'Event', 'DryRun'].includes(type)) {
+      throw new LambdaError('ValidationException', `1 validation error detected: Value '${type}' at 'invocationType' failed to satisfy constraint: Member must satisfy enum value set: [Event, RequestResponse, DryRun]`);
+    }
+    const limit = type === 'Event' ? MAX_ASYNC_PAYLOAD : MAX_SYNC_PAYLOAD;
+    if (Buffer.byteLength(request.payload) > limit) {
+      throw new LambdaError('RequestTooLargeException', `Request must be smaller than ${limit} bytes for the ${type === 'Event' ? 'InvokeAsync' : 'InvokeFunction'} operation`);
+    }
+    const payload = request.payload.trim() === '' ? '{}' : request.payload;
+    try {
+      JSON.parse(payload);
+    } catch (error) {
+      throw new LambdaError('InvalidRequestContentException', `Could not parse request body into json: ${(error as Error).message}`);
+    }
+    const { name, qualifier } = parseFunctionName(request.functionName, request.qualifier);
+    const fn = this.store.find(name);
+    const record = this.pick(fn, qualifier);
+    if (!isNodeRuntime(record.config.Runtime)) {
+      throw new LambdaError('InvalidRuntimeException', `The local Lambda endpoint runs nodejs runtimes only; ${record.config.Runtime} cannot be invoked here`);
+    }
+    const requestId = randomUUID();
+    if (type === 'DryRun') return { status: 204, headers: { 'x-amzn-RequestId': requestId }, body: '' };
+    if (type === 'Event') {
+      const job = this.runAsync(fn, record, qualifier, payload, requestId).finally(() => this.pending.delete(job));
+      this.pending.add(job);
+      return { status: 202, headers: { 'x-amzn-RequestId': requestId }, body: '' };
+    }
+    const throttle = this.throttle(fn);
+    if (throttle) {
+      throw new LambdaError('TooManyRequestsException', 'Rate Exceeded.', { body: { Reason: throttle.reason }, headers: { 'Retry-After': '1' } });
+    }
+    const result = await this.run(fn, record, qualifier, payload, requestId, 'RequestResponse', request.clientContext);
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      'x-amzn-RequestId': requestId,
+      'X-Amz-Executed-Version': record.config.Version,
+    };
+    let body = result.payload;
+    if (Buffer.byteLength(body) > MAX_SYNC_PAYLOAD) {
+      body = JSON.stringify({ errorMessage: `Response payload size exceeded maximum allowed payload size (${MAX_SYNC_PAYLOAD} bytes).`, errorType: 'Function.ResponseSizeTooLarge' });
+      headers['X-Amz-Function-Error'] = 'Unhandled';
+    }
+    if (result.error) headers['X-Amz-Function-Error'] = 'Unhandled';
+    if (request.logType === 'Tail') headers['X-Amz-Log-Result'] = Buffer.from(result.log).subarray(-LOG_TAIL_BYTES).toString('base64');
+    return { status: 200, headers, body };
+  }
+
+  /** Resolves when every accepted Event invocation has finished (retries included). */
+  async drain(): Promise<void> {
+    while (this.pending.size > 0) await Promise.all([...this.pending]);
+  }
+
+  /** The version a qualifier runs; an alias with routing weights picks one by the (injectable) random source. */
+  private pick(fn: FunctionState, qualifier: string | undefined): VersionRecord {
+    const alias = qualifier ? fn.aliases.get(qualifier) : undefined;
+    const weights = Object.entries(alias?.RoutingConfig?.AdditionalVersionWeights ?? {});
+    if (alias && weights.length > 0) {
+      const [version, weight] = weights[0];
+      if (this.options.random() < weight) {
+        const record = fn.versions.get(version);
+        if (!record) throw notFound(this.store.arn(fn.name, version));
+        return record;
+      }
+    }
+    return this.store.version(fn, qualifier);
+  }
+
+  /** Reserved concurrency caps a function; the others share what the account has left unreserved. */
+  private throttle(fn: FunctionState): Throttle {
+    if (fn.reservedConcurrency !== undefined) {
+      return fn.inFlight >= fn.reservedConcurrency ? { reason: 'ReservedFunctionConcurrentInvocationLimitExceeded' } : undefined;
+    }
+    const all = [...this.store.functions.values()].filter((f) => f.latest);
+    const reserved = all.reduce((sum, f) => sum + (f.reservedConcurrency ?? 0), 0);
+    const unreservedInFlight = all.filter((f) => f.reservedConcurrency === undefined).reduce((sum, f) => sum + f.inFlight, 0);
+    return unreservedInFlight >= this.options.accountConcurrency - reserved ? { reason: 'ConcurrentInvocationLimitExceeded' } : undefined;
+  }
+
+  private async run(
+    fn: FunctionState, record: VersionRecord, qualifier: string | undefined, payload: string, requestId: string,
+    invocationType: 'RequestResponse' | 'Event', clientContext?: string,
+  ): Promise<RunResult> {
+    fn.inFlight++;
+    try {
+      const { config } = record;
+      const result = await this.runner.run({
+        generation: record.generation,
+        functionName: fn.name,
+        version: config.Version,
+        runtime: config.Runtime,
+        handler: config.Handler,
+        memorySize: config.MemorySize,
+        timeout: config.Timeout,
+        environment: config.Environment?.Variables ?? {},
+        codeDir: record.code.dir,
+      }, { requestId, payload, invokedFunctionArn: this.store.arn(fn.name, qualifier), clientContext });
+      const { payload: _, ...rest } = result;
+      this.invocations.push({ ...rest, requestId, functionName: fn.name, qualifier, executedVersion: config.Version, invocationType });
+      return result;
+    } finally {
+      fn.inFlight--;
+      const waiters = this.waiters;
+      this.waiters = [];
+      for (const wake of waiters) wake();
+    }
+  }
+
+  /** Lambda queues Event invocations: a throttled one waits for a free slot instead of failing. */
+  private async runAsync(fn: FunctionState, record: VersionRecord, qualifier: string | undefined, payload: string, requestId: string): Promise<void> {
+    let attempts = 0;
+    let result: RunResult;
+    do {
+      while (this.throttle(fn)) await new Promise<void>((resolve) => this.waiters.push(resolve));
+      // A function deleted while the event waited is dropped, as Lambda drops it.
+      if (this.store.functions.get(fn.name) !== fn) return;
+      attempts++;
+      result = await this.run(fn, record, qualifier, payload, requestId, 'Event');
+    } while (result.error && attempts <= this.options.asyncRetryAttempts);
+    if (!result.error) return;
+    const failure: AsyncFailure = {
+      requestId,
+      functionName: fn.name,
+      executedVersion: record.config.Version,
+      payload: JSON.parse(payload),
+      error: result.error,
+      attempts,
+      destinationRecord: {
+        version: '1.0',
+        timestamp: new Date().toISOString(),
+        requestContext: {
+          requestId,
+          functionArn: this.store.arn(fn.name, qualifier ?? '$LATEST'),
+          condition: 'RetriesExhausted',
+          approximateInvokeCount: attempts,
+        },
+        requestPayload: JSON.parse(payload),
+        responseContext: { statusCode: 200, executedVersion: record.config.Version, functionError: 'Unhandled' },
+        responsePayload: result.error,
+      },
+    };
+    this.asyncFailures.push(failure);
+    await this.options.onAsyncFailure?.(failure);
+  }
+}

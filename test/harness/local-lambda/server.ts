@@ -1,0 +1,187 @@
+import { rmSync } from 'node:fs';
+import { createServer, IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { codeRoot } from './code';
+import { LambdaError } from './errors';
+import { FunctionState, FunctionStore } from './function-store';
+import { AsyncFailure, InvocationRecord, Invoker } from './invoker';
+import { Runner } from './runner';
+
+export type { AsyncFailure, InvocationRecord } from './invoker';
+
+export interface LocalLambdaOptions {
+  /** The local S3 (fauxqs) that CreateFunction / UpdateFunctionCode read `S3Bucket` / `S3Key` from. */
+  readonly s3Endpoint: string;
+  /** @default us-east-1 */
+  readonly region?: string;
+  /** Picks a version for aliases with routing weights; inject a seeded one for tests. @default Math.random */
+  readonly random?: () => number;
+  /** The account's concurrency limit. @default 1000 */
+  readonly accountConcurrency?: number;
+  /** Retries of a failed Event invocation before it counts as failed. @default 0 (AWS: 2, minutes apart) */
+  readonly asyncRetryAttempts?: number;
+  /** Called with each Event invocation that failed for good (where the on-failure destination would get it). */
+  readonly onAsyncFailure?: (failure: AsyncFailure) => void | Promise<void>;
+  /** Added to every function's environment, e.g. AWS_ENDPOINT_URL_* for the user code's own SDK calls. */
+  readonly environment?: Record<string, string>;
+}
+
+export interface CapturedLambdaCall {
+  readonly operation: string;
+  readonly method: string;
+  readonly path: string;
+  readonly query: Record<string, string>;
+  /** The JSON input of a control-plane call; the raw payload of an Invoke. */
+  readonly input: unknown;
+  readonly headers: Record<string, string>;
+  status?: number;
+}
+
+export interface LocalLambda {
+  /** The URL for the SDK's `endpoint` or AWS_ENDPOINT_URL_LAMBDA. */
+  readonly endpoint: string;
+  readonly port: number;
+  /** Every function by name: $LATEST, versions, aliases, reserved concurrency, invocations in flight. */
+  readonly functions: ReadonlyMap<string, FunctionState>;
+  /** Every request in arrival order (failed ones too), with the status answered. */
+  readonly calls: CapturedLambdaCall[];
+  /** Every invocation run, with its log (START ... REPORT) and whether it was a cold start. */
+  readonly invocations: InvocationRecord[];
+  readonly asyncFailures: AsyncFailure[];
+  /** Resolves when every accepted Event invocation has finished. */
+  drain(): Promise<void>;
+  /** Child processes alive (warm sandboxes). */
+  liveChildren(): number;
+  /** Stops the server, kills every child, removes the stored code. */
+  close(): Promise<void>;
+}
+
+interface Route {
+  readonly method: string;
+  readonly pattern: RegExp;
+  readonly operation: string;
+  readonly status: number;
+  readonly handle: (params: string[], input: any, query: Record<string, string>) => unknown;
+}
+
+const FN = '/functions/([^/]+)';
+
+function routes(store: FunctionStore): Route[] {
+  const route = (method: string, path: string, operation: string, status: number, handle: Route['handle']): Route =>
+    ({ method, pattern: new RegExp(`^${path}$`), operation, status, handle });
+  return [
+    route('POST', '/2015-03-31/functions/?', 'CreateFunction', 201, (_, input) => store.create(input)),
+    route('GET', `/2015-03-31${FN}`, 'GetFunction', 200, ([name], _, q) => store.getFunction(name, q.Qualifier)),
+    route('DELETE', `/2015-03-31${FN}`, 'DeleteFunction', 204, ([name], _, q) => store.delete(name, q.Qualifier)),
+    route('GET', `/2015-03-31${FN}/configuration`, 'GetFunctionConfiguration', 200, ([name], _, q) => store.getFunction(name, q.Qualifier).Configuration),
+    route('PUT', `/2015-03-31${FN}/configuration`, 'UpdateFunctionConfiguration', 200, ([name], input) => store.updateConfiguration(name, input)),
+    route('PUT', `/2015-03-31${FN}/code`, 'UpdateFunctionCode', 200, ([name], input) => store.updateCode(name, input)),
+    route('POST', `/2015-03-31${FN}/versions`, 'PublishVersion', 201, ([name], input) => store.publishVersion(name, input)),
+    route('GET', `/2015-03-31${FN}/versions`, 'ListVersionsByFunction', 200, ([name]) => store.listVersions(name)),
+    route('POST', `/2015-03-31${FN}/aliases`, 'CreateAlias', 201, ([name], input) => store.createAlias(name, input)),
+    route('GET', `/2015-03-31${FN}/aliases`, 'ListAliases', 200, ([name]) => store.listAliases(name)),
+    route('GET', `/2015-03-31${FN}/aliases/([^/]+)`, 'GetAlias', 200, ([name, alias]) => store.getAlias(name, alias)),
+    route('PUT', `/2015-03-31${FN}/aliases/([^/]+)`, 'UpdateAlias', 200, ([name, alias], input) => store.updateAlias(name, alias, input)),
+    route('DELETE', `/2015-03-31${FN}/aliases/([^/]+)`, 'DeleteAlias', 204, ([name, alias]) => store.deleteAlias(name, alias)),
+    route('PUT', `/2017-10-31${FN}/concurrency`, 'PutFunctionConcurrency', 200, ([name], input) => store.putConcurrency(name, input)),
+    route('DELETE', `/2017-10-31${FN}/concurrency`, 'DeleteFunctionConcurrency', 204, ([name]) => store.deleteConcurrency(name)),
+    route('GET', `/2019-09-30${FN}/concurrency`, 'GetFunctionConcurrency', 200, ([name]) => store.getConcurrency(name)),
+  ];
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function sendError(res: ServerResponse, error: unknown): number {
+  const e = error instanceof LambdaError ? error : new LambdaError('ServiceException', `Local Lambda failure: ${String((error as Error)?.stack ?? error)}`);
+  res.writeHead(e.statusCode, { 'content-type': 'application/json', 'x-amzn-ErrorType': e.type, ...e.extra.headers });
+  res.end(JSON.stringify(e.body()));
+  return e.statusCode;
+}
+
+/**
+ * A local endpoint speaking Lambda's REST-JSON wire protocol: the control plane the platform
+ * deploys with, and an Invoke that runs the stored ZIP's handler for real in child processes.
+ */
+export async function startLocalLambda(options: LocalLambdaOptions): Promise<LocalLambda> {
+  const region = options.region ?? 'us-east-1';
+  const accountConcurrency = options.accountConcurrency ?? 1000;
+  const root = codeRoot();
+  const runner = new Runner({ region, workDir: root, environment: options.environment });
+  const store = new FunctionStore({ region, s3Endpoint: options.s3Endpoint, codeRoot: root, accountConcurrency, retire: (g) => runner.retire(g) });
+  const invoker = new Invoker(store, runner, {
+    random: options.random ?? Math.random,
+    accountConcurrency,
+    asyncRetryAttempts: options.asyncRetryAttempts ?? 0,
+    onAsyncFailure: options.onAsyncFailure,
+  });
+  const table = routes(store);
+  const calls: CapturedLambdaCall[] = [];
+
+  const server = createServer(async (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const query = Object.fromEntries(url.searchParams);
+    const method = req.method ?? 'GET';
+    const headers = Object.fromEntries(Object.entries(req.headers).filter(([k]) => k.startsWith('x-amz-')).map(([k, v]) => [k, String(v)]));
+    const call: CapturedLambdaCall = { operation: 'Unknown', method, path: url.pathname, query, input: undefined, headers };
+    calls.push(call);
+    try {
+      const raw = await readBody(req);
+      const invoke = new RegExp(`^/2015-03-31${FN}/invocations$`).exec(url.pathname);
+      if (invoke && method === 'POST') {
+        Object.assign(call, { operation: 'Invoke', input: raw });
+        const answer = await invoker.invoke({
+          functionName: decodeURIComponent(invoke[1]),
+          qualifier: query.Qualifier,
+          invocationType: req.headers['x-amz-invocation-type'] as string | undefined,
+          logType: req.headers['x-amz-log-type'] as string | undefined,
+          clientContext: req.headers['x-amz-client-context'] as string | undefined,
+          payload: raw,
+        });
+        res.writeHead(answer.status, answer.headers);
+        res.end(answer.body);
+        call.status = answer.status;
+        return;
+      }
+      const route = table.find((r) => r.method === method && r.pattern.test(url.pathname));
+      if (!route) throw new LambdaError('ResourceNotFoundException', `No local Lambda operation for ${method} ${url.pathname}`);
+      let input: unknown;
+      try {
+        input = raw ? JSON.parse(raw) : {};
+      } catch (error) {
+        throw new LambdaError('InvalidRequestContentException', `Could not parse request body into json: ${(error as Error).message}`);
+      }
+      Object.assign(call, { operation: route.operation, input });
+      const params = route.pattern.exec(url.pathname)!.slice(1).map(decodeURIComponent);
+      const output = await route.handle(params, input, query);
+      res.writeHead(route.status, { 'content-type': 'application/json' });
+      res.end(route.status === 204 ? undefined : JSON.stringify(output ?? {}));
+      call.status = route.status;
+    } catch (error) {
+      call.status = sendError(res, error);
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    port,
+    functions: store.functions,
+    calls,
+    invocations: invoker.invocations,
+    asyncFailures: invoker.asyncFailures,
+    drain: () => invoker.drain(),
+    liveChildren: () => runner.liveChildren(),
+    close: async () => {
+      runner.close();
+      await new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      });
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
