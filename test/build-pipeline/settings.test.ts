@@ -1,6 +1,6 @@
 import { readJobSettings, readWebhookSettings, readZipLimits } from '../../functions/build-pipeline/settings';
-import { DEFAULT_BUILD_JOB_SETTINGS, DEFAULT_WEBHOOK_SETTINGS, DEFAULT_ZIP_LIMITS } from '../../lib/build-pipeline/contract';
 import { ConfigurationError } from '../../functions/shared/config';
+import { DEFAULT_BUILD_JOB_SETTINGS, DEFAULT_WEBHOOK_SETTINGS, DEFAULT_ZIP_LIMITS } from '../../lib/build-pipeline/contract';
 
 /** The JSON settings variables: the construct's defaults pass; anything else fails the cold start naming the variable. */
 describe('BuildPipeline settings variables', () => {
