@@ -1,4 +1,5 @@
 import { expireUploads, type ExpireReport } from './expire-uploads-logic';
+import { readJobSettings } from './settings';
 import { BuildPipelineHandlers } from '../../lib/build-pipeline/contract';
 import { documentClient } from '../shared/clients/dynamodb';
 import { readConfig } from '../shared/config';
@@ -8,7 +9,13 @@ import { createLogger } from '../shared/logger';
 const contract = BuildPipelineHandlers.expireUploads;
 const config = readConfig(contract.environment);
 const logger = createLogger(contract.serviceName);
-const services = { db: documentClient, tableName: config.BUILD_JOBS_TABLE_NAME, now: () => new Date() };
+// The sweep reads each job's own uploadExpiresAt; the settings are checked here so a bad deployment fails at init.
+const services = {
+  db: documentClient,
+  tableName: config.BUILD_JOBS_TABLE_NAME,
+  settings: readJobSettings(config.BUILD_JOB_SETTINGS),
+  now: () => new Date(),
+};
 
 /** Stop reading pages with this much time left: the writes of the page in hand still finish. */
 const RESERVE_MS = 10_000;
