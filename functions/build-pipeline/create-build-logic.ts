@@ -17,7 +17,8 @@ import { HttpError } from '../shared/errors';
 export const createBuildSchema = z.strictObject({
   functionName: z.string().check(z.minLength(1), z.maxLength(64)),
   runtime: z.enum(Object.keys(RUNTIME_HANDLER_RULES) as [string, ...string[]]),
-  handler: z.optional(z.string().check(z.minLength(1), z.maxLength(184))),
+  // HANDLER_SETTING_PATTERN's longest: 120 (module) + '.' + 64 (function).
+  handler: z.optional(z.string().check(z.minLength(1), z.maxLength(185))),
   webhookUrl: z.optional(z.string().check(z.minLength(1), z.maxLength(2048))),
 });
 export type CreateBuildRequest = z.infer<typeof createBuildSchema>;

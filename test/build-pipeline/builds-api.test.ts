@@ -157,6 +157,16 @@ describe('BuildPipeline API: create-build and read-builds bundles on DynamoDB Lo
       expect(later).toEqual({ jobId: parse(first).jobId, status: 'queued', links: { self: `/v1.0/builds/${parse(first).jobId}` } });
     });
 
+    test('concurrent creates with one Idempotency-Key make one job; every caller gets it', async () => {
+      const key = randomUUID();
+      const before = await itemCount();
+      const results = await Promise.all(Array.from({ length: 6 }, () => create(valid, { 'Idempotency-Key': key })));
+      expect(results.map((r) => r.statusCode)).toEqual(Array(6).fill(202));
+      expect(new Set(results.map((r) => parse(r).jobId)).size).toBe(1);
+      expect(results.filter((r) => !r.headers?.['Idempotent-Replayed'])).toHaveLength(1);
+      expect(await itemCount()).toBe(before + 2); // the job and its key item
+    });
+
     test('Idempotency-Key reused with another body → 422 problem, nothing written', async () => {
       const key = randomUUID();
       expect((await create(valid, { 'Idempotency-Key': key })).statusCode).toBe(202);
