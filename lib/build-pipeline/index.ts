@@ -1,0 +1,7 @@
+export * from './build-pipeline';
+export * from './build-pipeline-props';
+// What a user of the construct matches on: its event types and source, and the shapes its events and secret carry.
+export {
+  BuildEvents, BUILD_EVENT_SOURCE, BuildJobStatus, BuildJobFailureReason, type BuildEventType, type BuildJobStatusValue,
+  type BuildJobFailureReasonCode, type BuildEventPayload, type WebhookSecretValue, type DeliveryLogEntry,
+} from './contract';
