@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 import {
   CreateAliasCommand, CreateFunctionCommand, GetFunctionCommand, InvokeCommand, InvokeCommandOutput, LambdaClient,
-  PublishVersionCommand, PutFunctionConcurrencyCommand, UpdateAliasCommand, UpdateFunctionCodeCommand,
+  PublishVersionCommand, PutFunctionConcurrencyCommand, PutFunctionEventInvokeConfigCommand, UpdateAliasCommand,
+  UpdateFunctionCodeCommand, UpdateFunctionConfigurationCommand,
 } from '@aws-sdk/client-lambda';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { createBucket, createQueue, endpoints, localClients, receiveAtLeast, REGION, uniqueName } from './local-aws';
 import { LocalLambda, startLocalLambda } from './local-lambda/server';
 import { craftZip, yazlZip } from '../build-pipeline/zip-corpus';
@@ -111,12 +112,32 @@ describe('deploy and invoke', () => {
     await invoke('hello', { n: 2 });
     const runs = lambda.invocations.filter((i) => i.functionName === 'hello');
     expect(runs.map((r) => r.coldStart)).toEqual([true, false]);
+
+    // A configuration change starts new sandboxes with the new environment; the ARN names the function too.
+    await client.send(new UpdateFunctionConfigurationCommand({ FunctionName: 'hello', Environment: { Variables: { GREETING: 'hallo' } } }));
+    expect(decode(await invoke(created.FunctionArn!)).greeting).toBe('hallo');
+  });
+
+  test('an SDK client configured only by AWS_ENDPOINT_URL_LAMBDA reaches the endpoint (as a handler would)', async () => {
+    const saved = process.env.AWS_ENDPOINT_URL_LAMBDA;
+    process.env.AWS_ENDPOINT_URL_LAMBDA = lambda.endpoint;
+    try {
+      const fromEnv = new LambdaClient({ region: REGION, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+      const dry = await fromEnv.send(new InvokeCommand({ FunctionName: 'hello', InvocationType: 'DryRun' }));
+      expect(dry.StatusCode).toBe(204);
+      fromEnv.destroy();
+    } finally {
+      if (saved === undefined) delete process.env.AWS_ENDPOINT_URL_LAMBDA;
+      else process.env.AWS_ENDPOINT_URL_LAMBDA = saved;
+    }
   });
 
   test('UpdateFunctionCode changes $LATEST only; published versions keep their code', async () => {
     await upload('deploy/v1.zip', release('v1'));
     const v1 = await create('deploy', 'deploy/v1.zip', { Publish: true });
     expect(v1.Version).toBe('1');
+
+    expect(decode(await invoke('deploy')).release).toBe('v1'); // a warm $LATEST sandbox of the old code
 
     const zip2 = await upload('deploy/v2.zip', release('v2'));
     const latest = await client.send(new UpdateFunctionCodeCommand({ FunctionName: 'deploy', S3Bucket: bucket, S3Key: 'deploy/v2.zip' }));
@@ -181,6 +202,20 @@ describe('failures', () => {
     expect(body.trace[0]).toBe('TypeError: no such product');
   });
 
+  test('init failures and crashes answer the runtime errors Lambda gives, and the next call gets a fresh sandbox', async () => {
+    await upload('broken/v1.zip', {
+      'index.js': "exports.handler = async (e) => { if (e.exit) process.exit(3); return 'alive'; };",
+    });
+    await create('no-handler', 'broken/v1.zip', { Handler: 'index.missing' });
+    const missing = await invoke('no-handler');
+    expect(missing.FunctionError).toBe('Unhandled');
+    expect(decode(missing)).toMatchObject({ errorType: 'Runtime.HandlerNotFound', errorMessage: 'index.missing is undefined or not exported' });
+
+    await create('broken', 'broken/v1.zip');
+    expect(decode(await invoke('broken', { exit: true }))).toMatchObject({ errorType: 'Runtime.ExitError', errorMessage: expect.stringContaining('exit status 3') });
+    expect(decode(await invoke('broken'))).toBe('alive');
+  });
+
   test('Timeout is enforced: the sandbox is killed and the next call starts a fresh one', async () => {
     await upload('slow/v1.zip', { 'index.js': 'exports.handler = async (e) => { await new Promise((r) => setTimeout(r, e.ms)); return "done"; };' });
     await create('slow', 'slow/v1.zip', { Timeout: 1 });
@@ -228,6 +263,26 @@ describe('failures', () => {
       requestContext: { condition: 'RetriesExhausted', approximateInvokeCount: 1 },
       requestPayload: { id: 'b', fail: true },
       responseContext: { functionError: 'Unhandled' },
+    });
+  });
+
+  test('PutFunctionEventInvokeConfig: retries, then the failure record is delivered to the OnFailure SQS queue', async () => {
+    const queueUrl = await createQueue(clients.sqs, uniqueName('on-failure'));
+    const { Attributes } = await clients.sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }));
+    await upload('retried/v1.zip', { 'index.js': "let calls = 0; exports.handler = async () => { calls++; throw new Error('attempt ' + calls); };" });
+    await create('retried', 'retried/v1.zip');
+    await client.send(new PutFunctionEventInvokeConfigCommand({
+      FunctionName: 'retried', MaximumRetryAttempts: 2, DestinationConfig: { OnFailure: { Destination: Attributes!.QueueArn } },
+    }));
+
+    await invoke('retried', { id: 'r' }, { InvocationType: 'Event' });
+    await lambda.drain();
+    const failure = lambda.asyncFailures.find((f) => f.functionName === 'retried');
+    expect(failure).toMatchObject({ attempts: 3, error: { errorMessage: 'attempt 3' }, destination: Attributes!.QueueArn });
+    const [message] = await receiveAtLeast(clients.sqs, queueUrl, 1);
+    expect(JSON.parse(message.Body!)).toMatchObject({
+      requestContext: { condition: 'RetriesExhausted', approximateInvokeCount: 3, requestId: failure!.requestId },
+      requestPayload: { id: 'r' },
     });
   });
 

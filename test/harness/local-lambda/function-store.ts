@@ -44,6 +44,15 @@ export interface AliasConfiguration {
   RevisionId: string;
 }
 
+/** PutFunctionEventInvokeConfig's settings for one qualifier: retries, event age, destinations. */
+export interface EventInvokeConfig {
+  LastModified: number;
+  FunctionArn: string;
+  MaximumRetryAttempts?: number;
+  MaximumEventAgeInSeconds?: number;
+  DestinationConfig?: { OnSuccess?: { Destination?: string }; OnFailure?: { Destination?: string } };
+}
+
 export interface FunctionState {
   readonly name: string;
   latest: VersionRecord;
@@ -51,6 +60,8 @@ export interface FunctionState {
   readonly aliases: Map<string, AliasConfiguration>;
   tags: Record<string, string>;
   reservedConcurrency?: number;
+  /** By qualifier ($LATEST for the unqualified function, a version or an alias). */
+  readonly eventInvokeConfigs: Map<string, EventInvokeConfig>;
   nextVersion: number;
   /** Set while new code is fetched and unzipped: Lambda answers 409 to other changes meanwhile. */
   updating: boolean;
@@ -132,6 +143,7 @@ export class FunctionStore {
       latest: this.record(name, '$LATEST', base, code),
       versions: new Map(),
       aliases: new Map(),
+      eventInvokeConfigs: new Map(),
       tags: { ...input.Tags },
       nextVersion: 1,
       updating: false,
@@ -290,6 +302,49 @@ export class FunctionStore {
 
   deleteConcurrency(rawName: string): void {
     this.find(rawName).reservedConcurrency = undefined;
+  }
+
+  /** Put replaces the settings; update (`merge`) changes only the members given. */
+  putEventInvokeConfig(rawName: string, qualifier: string | undefined, input: any, merge: boolean): EventInvokeConfig {
+    const fn = this.find(rawName);
+    const key = qualifier ?? parseFunctionName(rawName).qualifier ?? '$LATEST';
+    this.version(fn, key);
+    const previous = merge ? fn.eventInvokeConfigs.get(key) : undefined;
+    if (merge && !previous) throw this.noEventInvokeConfig(fn, key);
+    const config: EventInvokeConfig = {
+      LastModified: Date.now() / 1000,
+      FunctionArn: this.arn(fn.name, key),
+      MaximumRetryAttempts: input.MaximumRetryAttempts === undefined
+        ? previous?.MaximumRetryAttempts : validateRange('maximumRetryAttempts', input.MaximumRetryAttempts, 0, 2),
+      MaximumEventAgeInSeconds: input.MaximumEventAgeInSeconds === undefined
+        ? previous?.MaximumEventAgeInSeconds : validateRange('maximumEventAgeInSeconds', input.MaximumEventAgeInSeconds, 60, 21600),
+      DestinationConfig: input.DestinationConfig ?? previous?.DestinationConfig,
+    };
+    for (const target of [config.DestinationConfig?.OnSuccess?.Destination, config.DestinationConfig?.OnFailure?.Destination]) {
+      if (target !== undefined && !/^arn:aws[a-zA-Z-]*:(sqs|sns|lambda|events|s3):/.test(target)) {
+        throw new LambdaError('InvalidParameterValueException', `The destination ARN ${target} is invalid.`);
+      }
+    }
+    fn.eventInvokeConfigs.set(key, config);
+    return config;
+  }
+
+  getEventInvokeConfig(rawName: string, qualifier?: string): EventInvokeConfig {
+    const fn = this.find(rawName);
+    const key = qualifier ?? parseFunctionName(rawName).qualifier ?? '$LATEST';
+    const config = fn.eventInvokeConfigs.get(key);
+    if (!config) throw this.noEventInvokeConfig(fn, key);
+    return config;
+  }
+
+  deleteEventInvokeConfig(rawName: string, qualifier?: string): void {
+    const fn = this.find(rawName);
+    const key = qualifier ?? parseFunctionName(rawName).qualifier ?? '$LATEST';
+    if (!fn.eventInvokeConfigs.delete(key)) throw this.noEventInvokeConfig(fn, key);
+  }
+
+  private noEventInvokeConfig(fn: FunctionState, key: string): LambdaError {
+    return new LambdaError('ResourceNotFoundException', `The function ${this.arn(fn.name, key)} doesn't have an EventInvokeConfig`);
   }
 
   private startUpdate(rawName: string, revisionId: string | undefined): FunctionState {

@@ -47,14 +47,18 @@ export interface AsyncFailure {
   readonly error: RuntimeError;
   readonly attempts: number;
   readonly destinationRecord: Record<string, unknown>;
+  /** The OnFailure destination configured with PutFunctionEventInvokeConfig, if any (delivered before onAsyncFailure runs). */
+  readonly destination?: string;
 }
 
 export interface InvokerOptions {
   readonly random: () => number;
   readonly accountConcurrency: number;
-  /** Retries of a failed Event invocation (Lambda's default is 2, a minute apart; here immediate). */
+  /** Retries of a failed Event invocation without an EventInvokeConfig (Lambda's default is 2, minutes apart; here immediate). */
   readonly asyncRetryAttempts: number;
   readonly onAsyncFailure?: (failure: AsyncFailure) => void | Promise<void>;
+  /** Sends a destination record to an OnSuccess / OnFailure destination. */
+  readonly deliver: (destination: string, record: Record<string, unknown>) => Promise<void>;
 }
 
 type Throttle = { reason: string } | undefined;
@@ -178,6 +182,8 @@ export class Invoker {
 
   /** Lambda queues Event invocations: a throttled one waits for a free slot instead of failing. */
   private async runAsync(fn: FunctionState, record: VersionRecord, qualifier: string | undefined, payload: string, requestId: string): Promise<void> {
+    const config = fn.eventInvokeConfigs.get(qualifier ?? '$LATEST');
+    const retries = config?.MaximumRetryAttempts ?? this.options.asyncRetryAttempts;
     let attempts = 0;
     let result: RunResult;
     do {
@@ -186,7 +192,24 @@ export class Invoker {
       if (this.store.functions.get(fn.name) !== fn) return;
       attempts++;
       result = await this.run(fn, record, qualifier, payload, requestId, 'Event');
-    } while (result.error && attempts <= this.options.asyncRetryAttempts);
+    } while (result.error && attempts <= retries);
+
+    // The record Lambda sends to a destination (documented shape), success or failure alike.
+    const destinationRecord = {
+      version: '1.0',
+      timestamp: new Date().toISOString(),
+      requestContext: {
+        requestId,
+        functionArn: this.store.arn(fn.name, qualifier ?? '$LATEST'),
+        condition: result.error ? 'RetriesExhausted' : 'Success',
+        approximateInvokeCount: attempts,
+      },
+      requestPayload: JSON.parse(payload),
+      responseContext: { statusCode: 200, executedVersion: record.config.Version, ...(result.error ? { functionError: 'Unhandled' } : {}) },
+      responsePayload: result.error ?? JSON.parse(result.payload),
+    };
+    const destination = result.error ? config?.DestinationConfig?.OnFailure?.Destination : config?.DestinationConfig?.OnSuccess?.Destination;
+    if (destination) await this.options.deliver(destination, destinationRecord);
     if (!result.error) return;
     const failure: AsyncFailure = {
       requestId,
@@ -195,19 +218,8 @@ export class Invoker {
       payload: JSON.parse(payload),
       error: result.error,
       attempts,
-      destinationRecord: {
-        version: '1.0',
-        timestamp: new Date().toISOString(),
-        requestContext: {
-          requestId,
-          functionArn: this.store.arn(fn.name, qualifier ?? '$LATEST'),
-          condition: 'RetriesExhausted',
-          approximateInvokeCount: attempts,
-        },
-        requestPayload: JSON.parse(payload),
-        responseContext: { statusCode: 200, executedVersion: record.config.Version, functionError: 'Unhandled' },
-        responsePayload: result.error,
-      },
+      destinationRecord,
+      destination,
     };
     this.asyncFailures.push(failure);
     await this.options.onAsyncFailure?.(failure);

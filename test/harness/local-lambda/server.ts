@@ -2,6 +2,7 @@ import { rmSync } from 'node:fs';
 import { createServer, IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { codeRoot } from './code';
+import { DestinationDelivery, Destinations } from './destinations';
 import { LambdaError } from './errors';
 import { FunctionState, FunctionStore } from './function-store';
 import { AsyncFailure, InvocationRecord, Invoker } from './invoker';
@@ -10,7 +11,10 @@ import { Runner } from './runner';
 export type { AsyncFailure, InvocationRecord } from './invoker';
 
 export interface LocalLambdaOptions {
-  /** The local S3 (fauxqs) that CreateFunction / UpdateFunctionCode read `S3Bucket` / `S3Key` from. */
+  /**
+   * fauxqs: the S3 that CreateFunction / UpdateFunctionCode read `S3Bucket` / `S3Key` from, and
+   * the SQS / SNS that OnSuccess / OnFailure destinations are delivered to.
+   */
   readonly s3Endpoint: string;
   /** @default us-east-1 */
   readonly region?: string;
@@ -20,7 +24,10 @@ export interface LocalLambdaOptions {
   readonly accountConcurrency?: number;
   /** Retries of a failed Event invocation before it counts as failed. @default 0 (AWS: 2, minutes apart) */
   readonly asyncRetryAttempts?: number;
-  /** Called with each Event invocation that failed for good (where the on-failure destination would get it). */
+  /**
+   * Called with each Event invocation that failed for good, after delivery to its OnFailure
+   * destination when PutFunctionEventInvokeConfig set one (SQS and SNS on fauxqs are delivered to).
+   */
   readonly onAsyncFailure?: (failure: AsyncFailure) => void | Promise<void>;
   /** Added to every function's environment, e.g. AWS_ENDPOINT_URL_* for the user code's own SDK calls. */
   readonly environment?: Record<string, string>;
@@ -48,6 +55,8 @@ export interface LocalLambda {
   /** Every invocation run, with its log (START ... REPORT) and whether it was a cold start. */
   readonly invocations: InvocationRecord[];
   readonly asyncFailures: AsyncFailure[];
+  /** Records sent (or not: EventBridge, Lambda) to OnSuccess / OnFailure destinations. */
+  readonly deliveries: DestinationDelivery[];
   /** Resolves when every accepted Event invocation has finished. */
   drain(): Promise<void>;
   /** Child processes alive (warm sandboxes). */
@@ -86,6 +95,13 @@ function routes(store: FunctionStore): Route[] {
     route('PUT', `/2017-10-31${FN}/concurrency`, 'PutFunctionConcurrency', 200, ([name], input) => store.putConcurrency(name, input)),
     route('DELETE', `/2017-10-31${FN}/concurrency`, 'DeleteFunctionConcurrency', 204, ([name]) => store.deleteConcurrency(name)),
     route('GET', `/2019-09-30${FN}/concurrency`, 'GetFunctionConcurrency', 200, ([name]) => store.getConcurrency(name)),
+    route('PUT', `/2019-09-25${FN}/event-invoke-config`, 'PutFunctionEventInvokeConfig', 200,
+      ([name], input, q) => store.putEventInvokeConfig(name, q.Qualifier, input, false)),
+    route('POST', `/2019-09-25${FN}/event-invoke-config`, 'UpdateFunctionEventInvokeConfig', 200,
+      ([name], input, q) => store.putEventInvokeConfig(name, q.Qualifier, input, true)),
+    route('GET', `/2019-09-25${FN}/event-invoke-config`, 'GetFunctionEventInvokeConfig', 200, ([name], _, q) => store.getEventInvokeConfig(name, q.Qualifier)),
+    route('DELETE', `/2019-09-25${FN}/event-invoke-config`, 'DeleteFunctionEventInvokeConfig', 204,
+      ([name], _, q) => store.deleteEventInvokeConfig(name, q.Qualifier)),
   ];
 }
 
@@ -112,7 +128,10 @@ export async function startLocalLambda(options: LocalLambdaOptions): Promise<Loc
   const root = codeRoot();
   const runner = new Runner({ region, workDir: root, environment: options.environment });
   const store = new FunctionStore({ region, s3Endpoint: options.s3Endpoint, codeRoot: root, accountConcurrency, retire: (g) => runner.retire(g) });
+  // fauxqs serves SQS and SNS on the same endpoint as S3.
+  const destinations = new Destinations(options.s3Endpoint, region);
   const invoker = new Invoker(store, runner, {
+    deliver: (destination, record) => destinations.deliver(destination, record),
     random: options.random ?? Math.random,
     accountConcurrency,
     asyncRetryAttempts: options.asyncRetryAttempts ?? 0,
@@ -173,10 +192,12 @@ export async function startLocalLambda(options: LocalLambdaOptions): Promise<Loc
     calls,
     invocations: invoker.invocations,
     asyncFailures: invoker.asyncFailures,
+    deliveries: destinations.deliveries,
     drain: () => invoker.drain(),
     liveChildren: () => runner.liveChildren(),
     close: async () => {
       runner.close();
+      destinations.close();
       await new Promise<void>((resolve) => {
         server.closeAllConnections();
         server.close(() => resolve());
