@@ -43,6 +43,14 @@ export const handler = streamHandler(logger, async (event) => {
     }
   }
   const report = await publishBuildEvents(pending, { sink });
+  const refused = new Set(report.failed.map((f) => f.eventId));
+  for (const { envelope } of pending) {
+    if (refused.has(envelope.eventId)) continue;
+    // One line per published event, top-level `eventType`: the construct's BuildsCompleted and
+    // BuildsFailed metric filters count these (a re-processed record is counted again).
+    const { eventId, eventType, correlationId, payload } = envelope;
+    logger.info('Build event published', { eventType, eventId, correlationId, jobId: payload.jobId, status: payload.status });
+  }
   for (const f of report.failed) {
     const correlationId = pending.find((p) => p.sequenceNumber === f.sequenceNumber)?.envelope.correlationId;
     logger.error('Build event not published after retries', { ...f, correlationId });

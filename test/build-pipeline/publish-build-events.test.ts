@@ -28,11 +28,22 @@ describe('build event publisher', () => {
   let publish: StreamFn;
   beforeAll(async () => {
     bus = await startLocalEventBridge();
-    configureHandlerEnv({ EVENT_BUS_NAME: BUS, AWS_ENDPOINT_URL_EVENTBRIDGE: bus.endpoint });
+    // INFO: the construct's build metrics count the publisher's per-event log lines (asserted below).
+    configureHandlerEnv({ EVENT_BUS_NAME: BUS, AWS_ENDPOINT_URL_EVENTBRIDGE: bus.endpoint, POWERTOOLS_LOG_LEVEL: 'INFO' });
     publish = loadHandler<StreamFn>(shippedBundle('functions/build-pipeline/publish-build-events.ts'));
   });
   afterAll(() => bus.stop());
-  beforeEach(() => { bus.accepted.length = 0; bus.calls.length = 0; });
+  let logLines: any[] = [];
+  beforeEach(() => {
+    bus.accepted.length = 0;
+    bus.calls.length = 0;
+    logLines = [];
+    jest.spyOn(process.stdout, 'write').mockImplementation((chunk: any) => {
+      for (const line of String(chunk).split('\n').filter(Boolean)) logLines.push(JSON.parse(line));
+      return true;
+    });
+  });
+  afterEach(() => jest.restoreAllMocks());
 
   /** A jobs table with its stream, fresh per test so the stream holds that test's records only. */
   async function streamedJobs() {
@@ -91,6 +102,10 @@ describe('build event publisher', () => {
     expect(done.outcome === 'changed' && done.job.version).toBe(4);
     // no webhook URL, lease or index internals leave the table
     expect(bus.accepted.map((e) => e.Detail).join()).not.toMatch(/hooks\.example|leaseOwner|leaseExpiresAt|AW_SK|FN_PK|"ttl"/);
+
+    // one log line per published event, `eventType` at the top: the construct's metric filters count them
+    expect(logLines.filter((l) => l.message === 'Build event published').map((l) => [l.eventType, l.jobId, l.correlationId]))
+      .toEqual([[BuildEvents.QUEUED, job.jobId, 'corr-1'], [BuildEvents.STARTED, job.jobId, 'corr-1'], [BuildEvents.COMPLETED, job.jobId, 'corr-1']]);
 
     // a re-processed batch (Lambda's retry) sends the same ids: receivers dedupe on them
     const firstIds = bus.details().map((d) => d.eventId);
@@ -156,6 +171,8 @@ describe('build event publisher', () => {
 
     expect(await invoke(records)).toEqual({ batchItemFailures: [{ itemIdentifier: records[2].dynamodb!.SequenceNumber }] });
     expect(bus.accepted.map((e) => e.DetailType)).toEqual([BuildEvents.QUEUED, BuildEvents.COMPLETED]);
+    // the refused event is not logged (nor counted) as published
+    expect(logLines.filter((l) => l.message === 'Build event published').map((l) => l.eventType)).toEqual([BuildEvents.QUEUED, BuildEvents.COMPLETED]);
     // Lambda retries from the reported record: the later one goes out again with its id
     expect(await invoke(records.slice(2))).toEqual({ batchItemFailures: [] });
     expect(bus.accepted.map((e) => e.DetailType)).toEqual([BuildEvents.QUEUED, BuildEvents.COMPLETED, BuildEvents.STARTED, BuildEvents.COMPLETED]);
