@@ -258,6 +258,11 @@ describe('BuildPipeline API: create-build and read-builds bundles on DynamoDB Lo
         webhookOrigin: 'https://hooks.example.com',
       });
       expect(res.body).not.toContain('s3cr3t');
+      // Credentials in the URL's userinfo stay out too.
+      const { jobId: other } = parse(await create({ ...valid, webhookUrl: 'https://ci:p4ss@hooks.example.com:8443/x' }));
+      const otherView = await read({ jobId: other });
+      expect(parse(otherView).webhookOrigin).toBe('https://hooks.example.com:8443');
+      expect(otherView.body).not.toContain('p4ss');
     });
 
     test('a completed job: artifact and attempts, no lease; a failed one: reason and message', async () => {
