@@ -24,7 +24,9 @@ const services = {
 export const handler = scheduledHandler<unknown, FinishReport | { outcome: 'ignored' | 'malformed' }>(logger, async (event) => {
   const change = readBuildStateChange(event);
   if (change.kind !== 'finished') {
-    (change.kind === 'malformed' ? logger.error : logger.debug).call(logger, 'CodeBuild event dropped', { kind: change.kind, reason: change.reason });
+    // IN_PROGRESS is routine (the rule should not even send it); a malformed event needs a look.
+    if (change.kind === 'malformed') logger.error('CodeBuild event dropped', { reason: change.reason });
+    else logger.debug('CodeBuild event ignored', { reason: change.reason });
     return { outcome: change.kind };
   }
   logger.appendKeys({ jobId: change.jobId, buildId: change.buildId });
