@@ -70,7 +70,9 @@ describe('rate limiter: GCRA in one DynamoDB item (DynamoDB Local)', () => {
       return limiter.take(name, limit);
     }));
     const n = admitted(decisions);
-    expect(n).toBeGreaterThanOrEqual(20);
+    // The upper bound is exact in any order. A later clock arriving first moves tat forward (an idle
+    // reset), so fewer may pass; a limiter that refuses the whole burst still fails here.
+    expect(n).toBeGreaterThanOrEqual(10);
     expect(n).toBeLessThanOrEqual(20 + Math.floor(995 / 100)); // 29
   });
 
