@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import {
   CreateAliasCommand, CreateFunctionCommand, GetFunctionCommand, InvokeCommand, InvokeCommandOutput, LambdaClient,
   PublishVersionCommand, PutFunctionConcurrencyCommand, PutFunctionEventInvokeConfigCommand, UpdateAliasCommand,
-  UpdateFunctionCodeCommand, UpdateFunctionConfigurationCommand,
+  UpdateFunctionCodeCommand, UpdateFunctionConfigurationCommand, ListFunctionsCommand, TagResourceCommand, ListTagsCommand,
+  DeleteFunctionCommand,
 } from '@aws-sdk/client-lambda';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
@@ -183,6 +184,23 @@ describe('deploy and invoke', () => {
     expect((await invoke('canary', {}, { Qualifier: 'live' })).ExecutedVersion).toBe('2');
   });
 
+  test('ListFunctions pages by marker; tags set at create and by TagResource are listed', async () => {
+    await upload('tagged/v1.zip', release('v1'));
+    const { FunctionArn } = await create('tagged', 'tagged/v1.zip', { Tags: { platform: 'runtime' } });
+    await client.send(new TagResourceCommand({ Resource: FunctionArn, Tags: { owner: 'team-a' } }));
+    expect((await client.send(new ListTagsCommand({ Resource: FunctionArn }))).Tags).toEqual({ platform: 'runtime', owner: 'team-a' });
+
+    const names: string[] = [];
+    let Marker: string | undefined;
+    do {
+      const page = await client.send(new ListFunctionsCommand({ Marker, MaxItems: 2 }));
+      expect(page.Functions!.length).toBeLessThanOrEqual(2);
+      names.push(...page.Functions!.map((f) => f.FunctionName!));
+      Marker = page.NextMarker;
+    } while (Marker);
+    expect(names).toEqual([...lambda.functions.keys()].sort());
+  });
+
   test('an ESM handler in a subfolder loads as the Node.js runtime loads it', async () => {
     await upload('esm/v1.zip', { 'src/app.mjs': 'export const handler = async (event) => ({ esm: true, echo: event.x });' });
     await create('esm', 'esm/v1.zip', { Handler: 'src/app.handler' });
@@ -264,6 +282,19 @@ describe('failures', () => {
       requestPayload: { id: 'b', fail: true },
       responseContext: { functionError: 'Unhandled' },
     });
+  });
+
+  test('a throttled Event waits for a slot; deleting its function drops it', async () => {
+    await upload('held/v1.zip', { 'index.js': 'exports.handler = async () => "ran";' });
+    await create('held', 'held/v1.zip');
+    await client.send(new PutFunctionConcurrencyCommand({ FunctionName: 'held', ReservedConcurrentExecutions: 0 }));
+    await expect(invoke('held')).rejects.toMatchObject({ name: 'TooManyRequestsException' });
+    expect((await invoke('held', {}, { InvocationType: 'Event' })).StatusCode).toBe(202);
+    await new Promise((r) => setTimeout(r, 300));
+    await client.send(new DeleteFunctionCommand({ FunctionName: 'held' }));
+    await lambda.drain();
+    expect(lambda.invocations.filter((i) => i.functionName === 'held')).toHaveLength(0);
+    expect(lambda.asyncFailures.filter((f) => f.functionName === 'held')).toHaveLength(0);
   });
 
   test('PutFunctionEventInvokeConfig: retries, then the failure record is delivered to the OnFailure SQS queue', async () => {

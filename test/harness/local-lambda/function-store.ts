@@ -205,6 +205,19 @@ export class FunctionStore {
     return this.publish(fn, input);
   }
 
+  /** ListFunctions: $LATEST of each function, in name order, paged by an opaque marker (the next name). */
+  list(marker?: string, maxItems = 50) {
+    const names = [...this.functions.values()].filter((f) => f.latest).map((f) => f.name).sort();
+    const from = marker ? names.indexOf(Buffer.from(marker, 'base64url').toString('utf8')) : 0;
+    if (from < 0) throw new LambdaError('InvalidParameterValueException', `Invalid marker: ${marker}`);
+    const page = names.slice(from, from + Math.max(1, Math.min(maxItems, 10_000)));
+    const next = names[from + page.length];
+    return {
+      Functions: page.map((n) => this.functions.get(n)!.latest.config),
+      ...(next ? { NextMarker: Buffer.from(next).toString('base64url') } : {}),
+    };
+  }
+
   listVersions(rawName: string) {
     const fn = this.find(rawName);
     return { Versions: [fn.latest.config, ...[...fn.versions.values()].map((v) => v.config)] };

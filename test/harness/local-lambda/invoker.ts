@@ -9,6 +9,8 @@ import type { RuntimeError } from './runner-child';
 const MAX_SYNC_PAYLOAD = 6_291_456;
 const MAX_ASYNC_PAYLOAD = 1_048_576;
 const LOG_TAIL_BYTES = 4096;
+/** Lambda keeps an unprocessed event for 6 hours unless MaximumEventAgeInSeconds says less. */
+const DEFAULT_EVENT_AGE_SECONDS = 21_600;
 
 export interface InvokeRequest {
   readonly functionName: string;
@@ -180,48 +182,77 @@ export class Invoker {
     }
   }
 
-  /** Lambda queues Event invocations: a throttled one waits for a free slot instead of failing. */
+  /**
+   * Lambda queues Event invocations: a throttled one waits for a free slot (until its maximum
+   * event age) instead of failing; a failed one is retried, then its record goes to the
+   * destination configured for the qualifier.
+   */
   private async runAsync(fn: FunctionState, record: VersionRecord, qualifier: string | undefined, payload: string, requestId: string): Promise<void> {
     const config = fn.eventInvokeConfigs.get(qualifier ?? '$LATEST');
     const retries = config?.MaximumRetryAttempts ?? this.options.asyncRetryAttempts;
+    const expires = Date.now() + (config?.MaximumEventAgeInSeconds ?? DEFAULT_EVENT_AGE_SECONDS) * 1000;
     let attempts = 0;
-    let result: RunResult;
+    let result: RunResult | undefined;
+    let error: RuntimeError | undefined;
     do {
-      while (this.throttle(fn)) await new Promise<void>((resolve) => this.waiters.push(resolve));
-      // A function deleted while the event waited is dropped, as Lambda drops it.
-      if (this.store.functions.get(fn.name) !== fn) return;
+      if (!(await this.slot(fn, expires))) {
+        // A function deleted while the event waited drops it, as Lambda does.
+        if (this.store.functions.get(fn.name) !== fn) return;
+        error = { errorType: 'EventAgeExceeded', errorMessage: 'The event was throttled until it passed its maximum age' };
+        break;
+      }
       attempts++;
       result = await this.run(fn, record, qualifier, payload, requestId, 'Event');
-    } while (result.error && attempts <= retries);
+      if (this.store.functions.get(fn.name) !== fn) return; // deleted (or the endpoint closed) meanwhile
+      error = result.error;
+    } while (error && attempts <= retries);
 
-    // The record Lambda sends to a destination (documented shape), success or failure alike.
+    // The record Lambda sends to a destination (its documented shape), on success and on failure.
     const destinationRecord = {
       version: '1.0',
       timestamp: new Date().toISOString(),
       requestContext: {
         requestId,
         functionArn: this.store.arn(fn.name, qualifier ?? '$LATEST'),
-        condition: result.error ? 'RetriesExhausted' : 'Success',
+        condition: !error ? 'Success' : result ? 'RetriesExhausted' : 'EventAgeExceeded',
         approximateInvokeCount: attempts,
       },
       requestPayload: JSON.parse(payload),
-      responseContext: { statusCode: 200, executedVersion: record.config.Version, ...(result.error ? { functionError: 'Unhandled' } : {}) },
-      responsePayload: result.error ?? JSON.parse(result.payload),
+      ...(result ? {
+        responseContext: { statusCode: 200, executedVersion: record.config.Version, ...(error ? { functionError: 'Unhandled' } : {}) },
+        responsePayload: JSON.parse(result.payload),
+      } : {}),
     };
-    const destination = result.error ? config?.DestinationConfig?.OnFailure?.Destination : config?.DestinationConfig?.OnSuccess?.Destination;
+    const destination = error ? config?.DestinationConfig?.OnFailure?.Destination : config?.DestinationConfig?.OnSuccess?.Destination;
     if (destination) await this.options.deliver(destination, destinationRecord);
-    if (!result.error) return;
+    if (!error) return;
     const failure: AsyncFailure = {
       requestId,
       functionName: fn.name,
       executedVersion: record.config.Version,
       payload: JSON.parse(payload),
-      error: result.error,
+      error,
       attempts,
       destinationRecord,
       destination,
     };
     this.asyncFailures.push(failure);
     await this.options.onAsyncFailure?.(failure);
+  }
+
+  /**
+   * Waits until the function may run one more invocation; false when the event expired or the
+   * function is gone. Woken by every finished invocation, and polled, since a concurrency change
+   * or a deletion frees no slot.
+   */
+  private async slot(fn: FunctionState, expires: number): Promise<boolean> {
+    while (this.throttle(fn)) {
+      if (Date.now() >= expires || this.store.functions.get(fn.name) !== fn) return false;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 200);
+        this.waiters.push(() => { clearTimeout(timer); resolve(); });
+      });
+    }
+    return this.store.functions.get(fn.name) === fn;
   }
 }

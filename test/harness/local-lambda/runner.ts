@@ -67,6 +67,7 @@ export class Runner {
   private readonly pools = new Map<string, Worker[]>();
   private readonly retired = new Set<string>();
   private readonly childFile: string;
+  private closed = false;
 
   constructor(private readonly options: RunnerOptions) {
     this.childFile = path.join(options.workDir, 'runtime.cjs');
@@ -88,6 +89,11 @@ export class Runner {
   }
 
   async run(spec: RunSpec, input: RunInput): Promise<RunResult> {
+    if (this.closed) {
+      // An Event invocation still queued when the endpoint closes: answered, never run.
+      const error = { errorType: 'LocalLambda.Closed', errorMessage: 'The local Lambda endpoint was closed' };
+      return { payload: JSON.stringify(error), error, log: '', durationMs: 0, coldStart: false };
+    }
     const started = Date.now();
     const idle = (this.pools.get(spec.generation) ?? []).find((w) => !w.busy && !w.exited);
     const worker = idle ?? this.spawn(spec);
@@ -119,6 +125,7 @@ export class Runner {
   }
 
   close(): void {
+    this.closed = true;
     for (const pool of this.pools.values()) for (const worker of pool) this.kill(worker);
     this.pools.clear();
   }

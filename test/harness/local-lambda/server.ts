@@ -70,16 +70,31 @@ interface Route {
   readonly pattern: RegExp;
   readonly operation: string;
   readonly status: number;
-  readonly handle: (params: string[], input: any, query: Record<string, string>) => unknown;
+  readonly handle: (params: string[], input: any, query: Query) => unknown;
 }
 
 const FN = '/functions/([^/]+)';
+
+/** The query string: `Qualifier` and the like by name, repeated keys (UntagResource's tagKeys) as a list. */
+interface Query {
+  readonly Qualifier?: string;
+  readonly Marker?: string;
+  readonly MaxItems?: string;
+  readonly all: (key: string) => string[];
+}
 
 function routes(store: FunctionStore): Route[] {
   const route = (method: string, path: string, operation: string, status: number, handle: Route['handle']): Route =>
     ({ method, pattern: new RegExp(`^${path}$`), operation, status, handle });
   return [
     route('POST', '/2015-03-31/functions/?', 'CreateFunction', 201, (_, input) => store.create(input)),
+    route('GET', '/2015-03-31/functions/?', 'ListFunctions', 200, (_, __, q) => store.list(q.Marker, q.MaxItems === undefined ? undefined : Number(q.MaxItems))),
+    route('GET', '/2017-03-31/tags/([^/]+)', 'ListTags', 200, ([arn]) => ({ Tags: store.find(arn).tags })),
+    route('POST', '/2017-03-31/tags/([^/]+)', 'TagResource', 204, ([arn], input) => { Object.assign(store.find(arn).tags, input.Tags); }),
+    route('DELETE', '/2017-03-31/tags/([^/]+)', 'UntagResource', 204, ([arn], _, q) => {
+      const fn = store.find(arn);
+      for (const key of q.all('tagKeys')) delete fn.tags[key];
+    }),
     route('GET', `/2015-03-31${FN}`, 'GetFunction', 200, ([name], _, q) => store.getFunction(name, q.Qualifier)),
     route('DELETE', `/2015-03-31${FN}`, 'DeleteFunction', 204, ([name], _, q) => store.delete(name, q.Qualifier)),
     route('GET', `/2015-03-31${FN}/configuration`, 'GetFunctionConfiguration', 200, ([name], _, q) => store.getFunction(name, q.Qualifier).Configuration),
@@ -175,7 +190,7 @@ export async function startLocalLambda(options: LocalLambdaOptions): Promise<Loc
       }
       Object.assign(call, { operation: route.operation, input });
       const params = route.pattern.exec(url.pathname)!.slice(1).map(decodeURIComponent);
-      const output = await route.handle(params, input, query);
+      const output = await route.handle(params, input, { ...query, all: (key) => url.searchParams.getAll(key) });
       res.writeHead(route.status, { 'content-type': 'application/json' });
       res.end(route.status === 204 ? undefined : JSON.stringify(output ?? {}));
       call.status = route.status;
@@ -196,7 +211,10 @@ export async function startLocalLambda(options: LocalLambdaOptions): Promise<Loc
     drain: () => invoker.drain(),
     liveChildren: () => runner.liveChildren(),
     close: async () => {
+      // Queued Event invocations see their function gone and stop; running children are killed.
+      store.functions.clear();
       runner.close();
+      await invoker.drain();
       destinations.close();
       await new Promise<void>((resolve) => {
         server.closeAllConnections();
