@@ -62,7 +62,7 @@ const ISO_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const BUILD_ID = /^[A-Za-z0-9][A-Za-z0-9-]{0,63}$/;
 
 const INTERNAL = new Set<string>([
-  S.partitionKey, S.sortKey, S.nameIndex.partitionKey, S.nameIndex.sortKey, S.createdIndex.sortKey, S.timeToLiveAttribute, 'buildsNotBefore',
+  S.partitionKey, S.sortKey, S.nameIndex.partitionKey, S.nameIndex.sortKey, S.createdIndex.sortKey, S.timeToLiveAttribute,
 ]);
 /** The record without table keys; a `previousDeployment` of NULL (none yet) is left out. */
 export function toRecord(item: Record<string, unknown>): FunctionRecord {
@@ -342,6 +342,47 @@ export async function recordDeployment(name: string, input: DeploymentInput, ser
     const record = toRecord(old);
     if (old.deletedAt) return { outcome: 'deleted', record };
     return { outcome: old.latestBuild === order ? 'duplicate' : 'stale', record };
+  }
+}
+
+/**
+ * The deploy handler's pre-check before any Lambda call (UpdateFunctionCode, PublishVersion): what
+ * recordDeployment would answer for this build on this record, read without writing. `deploy`
+ * means "publish it, then recordDeployment" (which re-checks atomically: a concurrent newer build may
+ * still win, and then the published version just stays unused).
+ */
+export function planDeployment(
+  record: FunctionRecord | undefined, build: Pick<DeploymentInput, 'buildId' | 'buildCreatedAt'>,
+): 'deploy' | 'duplicate' | 'stale' | 'deleted' | 'not_found' {
+  if (!record) return 'not_found';
+  if (record.deletedAt) return 'deleted';
+  const order = L.buildOrder(build.buildCreatedAt, build.buildId);
+  if (record.latestBuild === order) return 'duplicate';
+  const older = record.latestBuild !== undefined && record.latestBuild > order;
+  const earlierIncarnation = record.buildsNotBefore !== undefined && record.buildsNotBefore >= build.buildCreatedAt;
+  if (older || earlierIncarnation) return 'stale';
+  return 'deploy';
+}
+
+/**
+ * A build for a name nobody registered registers it (runtime and handler from the build, every other
+ * field at its default), so an uploaded ZIP becomes a function with no other step. A live function
+ * is returned as it is (`created: false`); a name being deleted, or one the registry's rules refuse
+ * (BuildPipeline accepts `A-Z _` and 64 characters, the registry does not), throws the registry's
+ * 409 / 400: the deploy handler logs it and drops the event.
+ */
+export async function ensureRegisteredForBuild(
+  build: { functionName: string; runtime: string; handler: string }, services: RegistryServices,
+): Promise<{ record: FunctionRecord; created: boolean }> {
+  const existing = await getFunction(validateFunctionName(build.functionName, 'functionName'), services);
+  if (existing) return { record: existing, created: false };
+  try {
+    return { record: await registerFunction({ name: build.functionName, runtime: build.runtime, handler: build.handler }, services), created: true };
+  } catch (error) {
+    if (!(error instanceof FunctionExistsError)) throw error;
+    const raced = await getFunction(build.functionName, services);
+    if (!raced) throw error;
+    return { record: raced, created: false };
   }
 }
 

@@ -213,6 +213,8 @@ export interface FunctionRecord {
   readonly previousDeployment?: FunctionDeployment;
   /** `{buildCreatedAt}#{buildId}` of the newest build ever recorded (never goes back). */
   readonly latestBuild?: string;
+  /** Set on a name registered again after a deletion (the old `deletedAt`): older builds never deploy here. */
+  readonly buildsNotBefore?: string;
   readonly deletedAt?: string;
   readonly purgedAt?: string;
 }

@@ -1,7 +1,7 @@
 import { runtimeTables, type RuntimeTables } from './runtime-tables';
 import {
-  deleteFunction, FunctionBeingDeletedError, FunctionExistsError, FunctionNotFoundError, getFunction, listFunctions, markPurged,
-  NothingToRollBackError, recordDeployment, registerFunction, rollbackDeployment, updateFunction, VersionMismatchError,
+  deleteFunction, ensureRegisteredForBuild, FunctionBeingDeletedError, FunctionExistsError, FunctionNotFoundError, getFunction, listFunctions,
+  markPurged, NothingToRollBackError, planDeployment, recordDeployment, registerFunction, rollbackDeployment, updateFunction, VersionMismatchError,
   type DeploymentInput,
 } from '../../functions/lambda-runtime-service/registry-store';
 import { HttpError, ValidationError } from '../../functions/shared/errors';
@@ -312,6 +312,50 @@ describe('function registry (DynamoDB Local)', () => {
     // A new build after the rollback deploys, the rolled-back-to one becoming previous.
     const b3 = build('r3', '2026-11-29T08:03:00.000Z', '3');
     expect(await recordDeployment(name, b3, t.registry)).toMatchObject({ outcome: 'deployed', record: { currentDeployment: b3, previousDeployment: b1 } });
+  });
+
+  test('planDeployment answers, without writing, what recordDeployment would (the pre-check before any Lambda call)', async () => {
+    const name = fresh();
+    await registerFunction({ name, ...base }, t.registry);
+    const b1 = build('p1', '2026-11-29T08:01:00.000Z', '1');
+    const b2 = build('p2', '2026-11-29T08:02:00.000Z', '2');
+    expect(planDeployment(await getFunction(name, t.registry), b1)).toBe('deploy');
+    await recordDeployment(name, b2, t.registry);
+    const record = await getFunction(name, t.registry);
+    expect(planDeployment(record, b2)).toBe('duplicate');
+    expect(planDeployment(record, b1)).toBe('stale');
+    expect(planDeployment(record, build('p3', '2026-11-29T08:03:00.000Z', '3'))).toBe('deploy');
+    expect(planDeployment(undefined, b1)).toBe('not_found');
+    await deleteFunction(name, t.registry);
+    expect(planDeployment(await getFunction(name, t.registry, { includeDeleted: true }), b1)).toBe('deleted');
+    // A name registered again after its purge: builds from before the deletion are stale.
+    await markPurged(name, t.registry);
+    t.advance(1);
+    await registerFunction({ name, ...base }, t.registry);
+    const reborn = await getFunction(name, t.registry);
+    expect(planDeployment(reborn, build('p5', reborn!.buildsNotBefore!, '1'))).toBe('stale');
+    expect(planDeployment(reborn, build('p6', new Date(Date.parse(reborn!.buildsNotBefore!) + 1).toISOString(), '1'))).toBe('deploy');
+  });
+
+  test('a build for an unregistered name registers it (runtime and handler from the build); a live one is left as it is', async () => {
+    const name = fresh();
+    const first = await ensureRegisteredForBuild({ functionName: name, runtime: 'python3.13', handler: 'app.main' }, t.registry);
+    expect(first).toMatchObject({ created: true, record: { name, runtime: 'python3.13', handler: 'app.main', memoryMb: 128, version: 1 } });
+    const again = await ensureRegisteredForBuild({ functionName: name, runtime: 'nodejs24.x', handler: 'index.handler' }, t.registry);
+    expect(again).toEqual({ created: false, record: first.record });
+    const racing = fresh();
+    const results = await Promise.all([1, 2, 3, 4].map(() => ensureRegisteredForBuild({ functionName: racing, runtime: 'nodejs24.x', handler: 'index.handler' }, t.registry)));
+    expect(results.filter((r) => r.created)).toHaveLength(1);
+    // BuildPipeline accepts names the registry does not: a 400 the deploy handler logs and drops.
+    expect((await rejection(ensureRegisteredForBuild({ functionName: 'My_Func', runtime: 'nodejs24.x', handler: 'index.handler' }, t.registry))).message)
+      .toMatch(/^functionName:/);
+    expect((await rejection(ensureRegisteredForBuild({ functionName: fresh(), runtime: 'container', handler: 'Dockerfile' }, t.registry))).message)
+      .toMatch(/^runtime:/);
+    const deleting = fresh();
+    await registerFunction({ name: deleting, ...base }, t.registry);
+    await deleteFunction(deleting, t.registry);
+    expect(await rejection(ensureRegisteredForBuild({ functionName: deleting, runtime: 'nodejs24.x', handler: 'index.handler' }, t.registry)))
+      .toBeInstanceOf(FunctionBeingDeletedError);
   });
 
   test('list: by name and newest first, paged; a token is bound to its listing', async () => {
