@@ -1,5 +1,5 @@
 import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { REGION } from './local-aws';
 
@@ -11,6 +11,8 @@ import { REGION } from './local-aws';
  * byte count, `bucket` against the URL), every form field covered by a condition; then it
  * forwards the untouched request to fauxqs. Refusals are S3's: 403 AccessDenied /
  * SignatureDoesNotMatch, 400 EntityTooLarge / EntityTooSmall / InvalidArgument, as XML.
+ * Every other request (SDK GETs, PUTs, lists, multipart uploads) passes through unchanged, so
+ * the gate can be the one S3 endpoint of a test whose handlers presign and also read and write.
  */
 export interface S3PostGate {
   /** Put in the presigning client's AWS_ENDPOINT_URL_S3 (path-style): POST `{endpoint}/{bucket}`. */
@@ -140,12 +142,26 @@ function refuse(res: ServerResponse, e: S3Refusal): void {
     + `<RequestId>${randomUUID()}</RequestId></Error>`);
 }
 
+/** Streams a request to fauxqs and its answer back, untouched. */
+function passThrough(req: IncomingMessage, res: ServerResponse, target: string): void {
+  const upstream = request(`${target}${req.url ?? '/'}`, { method: req.method, headers: req.headers }, (answer) => {
+    res.writeHead(answer.statusCode ?? 502, answer.headers);
+    answer.pipe(res);
+  });
+  upstream.on('error', (error) => refuse(res, new S3Refusal(502, 'InternalError', String(error))));
+  req.pipe(upstream);
+}
+
 export async function startS3PostGate(options: S3PostGateOptions): Promise<S3PostGate> {
   const secrets = options.credentials ?? { test: 'test' };
   const region = options.region ?? REGION;
   const now = options.now ?? (() => new Date());
   const requests: S3PostGate['requests'] = [];
   const server: Server = createServer(async (req, res) => {
+    if (!(req.method === 'POST' && /^multipart\/form-data/i.test(String(req.headers['content-type'] ?? '')))) {
+      passThrough(req, res, options.target);
+      return;
+    }
     const bucket = decodeURIComponent((req.url ?? '/').split('?')[0].replace(/^\/+|\/+$/g, ''));
     const record = { bucket, status: 0 } as S3PostGate['requests'][number];
     requests.push(record);
