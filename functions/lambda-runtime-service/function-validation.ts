@@ -123,9 +123,9 @@ function cronValue(token: string, field: CronField): boolean {
 
 function cronFieldValid(value: string, field: CronField): boolean {
   if (field.extra.test(value)) {
-    // `1#2` / `MON#2` / `5L` name a day; check the day part.
-    const day = value.replace(/(#[1-5]|L|W)$/, '');
-    return day === '' || day === '?' || cronValue(day, field);
+    if (value === '?' || value === 'L' || value === 'LW') return true;
+    // `15W`, `5L`, `FRIL`, `6#3`, `MON#2` name a day: check it.
+    return cronValue(value.replace(/(#[1-5]|L|W)$/, ''), field);
   }
   return value.split(',').every((item) => {
     const [range, step, ...rest] = item.split('/');

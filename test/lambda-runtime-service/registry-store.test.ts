@@ -119,6 +119,9 @@ describe('function registry (DynamoDB Local)', () => {
     [{ schedules: [{ name: 'a', expression: 'cron(0 9 * * MON *)', timezone: 'UTC' }] }, /'\?' in exactly one of day-of-month and day-of-week/],
     [{ schedules: [{ name: 'a', expression: 'cron(61 9 ? * MON *)', timezone: 'UTC' }] }, /cron minutes '61' is invalid/],
     [{ schedules: [{ name: 'a', expression: 'cron(0 9 ? FOO MON *)', timezone: 'UTC' }] }, /cron month 'FOO' is invalid/],
+    [{ schedules: [{ name: 'a', expression: 'cron(0 9 32W * ? *)', timezone: 'UTC' }] }, /cron day-of-month '32W' is invalid/],
+    [{ schedules: [{ name: 'a', expression: 'cron(0 9 ? * 8#2 *)', timezone: 'UTC' }] }, /cron day-of-week '8#2' is invalid/],
+    [{ schedules: [{ name: 'a', expression: 'cron(0 9 ? * MON *) ; rm', timezone: 'UTC' }] }, /rate\(\.\.\.\), cron\(\.\.\.\) or at\(\.\.\.\)/],
     [{ schedules: [{ name: 'a', expression: 'at(2026-02-30T09:00:00)', timezone: 'UTC' }] }, /at\(\.\.\.\) names no real date/],
     [{ schedules: [{ name: 'a', expression: 'rate(5 minutes)', timezone: 'Mars/Olympus_Mons' }] }, /^schedules\.0\.timezone: an IANA time zone/],
     [{ schedules: [{ name: 'a', expression: 'rate(5 minutes)', timezone: '+05:30' }] }, /timezone: an IANA time zone/],
@@ -152,7 +155,8 @@ describe('function registry (DynamoDB Local)', () => {
     expect(record).toMatchObject({ handler: 'bootstrap', schedules, environment: { STAGE: 'dev', TABLE_NAME: 't' }, rateLimit: { requestsPerSecond: 0.5, burst: 1 } });
     const valid = [
       'rate(1 minute)', 'rate(2 hours)', 'rate(1 day)', 'cron(15 10 * * ? *)', 'cron(0/15 8-17 ? * MON-FRI *)', 'cron(0 18 L * ? *)',
-      'cron(0 10 ? * 6#3 *)', 'cron(0 0 1,15 JAN,JUL ? 2027-2030)', 'at(2027-01-01T00:00:00)',
+      'cron(0 10 ? * 6#3 *)', 'cron(0 0 1,15 JAN,JUL ? 2027-2030)', 'at(2027-01-01T00:00:00)', 'cron(0 9 LW * ? *)',
+      'cron(0 9 15W * ? *)', 'cron(0 9 ? * 5L *)', 'cron(0 9 ? * FRI#2 *)', 'cron(*/5 * * * ? *)',
     ];
     for (const expression of valid) {
       await expect(registerFunction({ name: fresh(), ...base, schedules: [{ name: 'a', expression, timezone: 'America/New_York' }] }, t.registry))
