@@ -26,7 +26,7 @@ async function freePort(): Promise<number> {
   });
 }
 
-async function waitForHttp(url: string, child: ChildProcess, name: string, timeoutMs = 30_000): Promise<void> {
+async function waitForHttp(url: string, child: ChildProcess, name: string, timeoutMs = 90_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {
@@ -56,6 +56,18 @@ function track(child: ChildProcess, endpoint: string): EmulatorProcess {
   };
 }
 
+/** The engine once it answers; one that never does is killed, so a failed start leaves no process behind. */
+async function ready(child: ChildProcess, endpoint: string, probeUrl: string, name: string): Promise<EmulatorProcess> {
+  const engine = track(child, endpoint);
+  try {
+    await waitForHttp(probeUrl, child, name);
+  } catch (error) {
+    await engine.stop();
+    throw error;
+  }
+  return engine;
+}
+
 /** DynamoDB Local, the official engine, from the jar that amplify-dynamodb-simulator ships. */
 export async function startDynamoDbLocal(): Promise<EmulatorProcess> {
   const emulatorDir = path.join(NODE_MODULES, 'amplify-dynamodb-simulator', 'emulator');
@@ -66,8 +78,7 @@ export async function startDynamoDbLocal(): Promise<EmulatorProcess> {
     { cwd: emulatorDir, stdio: 'ignore' },
   );
   const endpoint = `http://127.0.0.1:${port}`;
-  await waitForHttp(endpoint, child, 'DynamoDB Local');
-  return track(child, endpoint);
+  return ready(child, endpoint, endpoint, 'DynamoDB Local');
 }
 
 /** fauxqs: SQS (FIFO, DLQ redrive), SNS fan-out and S3 on one endpoint. Needs Node >= 22.5. */
@@ -79,6 +90,5 @@ export async function startFauxqs(): Promise<EmulatorProcess> {
     stdio: 'ignore',
   });
   const endpoint = `http://127.0.0.1:${port}`;
-  await waitForHttp(`${endpoint}/health`, child, 'fauxqs');
-  return track(child, endpoint);
+  return ready(child, endpoint, `${endpoint}/health`, 'fauxqs');
 }
