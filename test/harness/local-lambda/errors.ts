@@ -53,3 +53,6 @@ export const notFound = (arn: string) => new LambdaError('ResourceNotFoundExcept
 /** The constraint message AWS's request validation gives (`1 validation error detected: ...`). */
 export const invalid = (field: string, value: unknown, constraint: string) =>
   new LambdaError('ValidationException', `1 validation error detected: Value '${String(value)}' at '${field}' failed to satisfy constraint: ${constraint}`);
+
+export const revisionMismatch = (what: string) =>
+  new LambdaError('PreconditionFailedException', `The Revision Id provided does not match the latest Revision Id. Call the ${what} API to retrieve the latest Revision Id`);

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { CodeSource, StoredCode, storeCode } from './code';
-import { LambdaError, notFound } from './errors';
+import { LambdaError, notFound, revisionMismatch } from './errors';
 import {
-  functionArn, isVersionNumber, parseFunctionName, validateEnvironment, validateRange, validateRole, validateRuntime,
+  functionArn, parseFunctionName, validateEnvironment, validateRange, validateRole, validateRuntime,
 } from './names';
 
 /** FunctionConfiguration as Lambda returns it (the members the platform reads). */
@@ -81,9 +81,8 @@ export interface StoreOptions {
 
 const CONFIG_FIELDS = ['Runtime', 'Role', 'Handler', 'Description', 'Timeout', 'MemorySize', 'Environment', 'Architectures'] as const;
 const conflict = (arn: string) => new LambdaError('ResourceConflictException', `The operation cannot be performed at this time. An update is in progress for resource: ${arn}`);
-const revisionMismatch = (what: string) => new LambdaError('PreconditionFailedException', `The Revision Id provided does not match the latest Revision Id. Call the ${what} API to retrieve the latest Revision Id`);
 
-/** Lambda's control plane over functions, versions, aliases and reserved concurrency, in memory. */
+/** Lambda's control plane over functions, versions and reserved concurrency, in memory (aliases.ts, event-invoke-config.ts do the rest). */
 export class FunctionStore {
   readonly functions = new Map<string, FunctionState>();
 
@@ -223,59 +222,6 @@ export class FunctionStore {
     return { Versions: [fn.latest.config, ...[...fn.versions.values()].map((v) => v.config)] };
   }
 
-  createAlias(rawName: string, input: any): AliasConfiguration {
-    const fn = this.find(rawName);
-    const name = String(input.Name ?? '');
-    if (!/^(?!^[0-9]+$)[a-zA-Z0-9-_]{1,128}$/.test(name)) {
-      throw new LambdaError('ValidationException', `1 validation error detected: Value '${name}' at 'name' failed to satisfy constraint: Member must satisfy regular expression pattern: (?!^[0-9]+$)([a-zA-Z0-9-_]+)`);
-    }
-    if (fn.aliases.has(name)) throw new LambdaError('ResourceConflictException', `Alias already exists: ${this.arn(fn.name, name)}`);
-    const version = this.checkAliasTarget(fn, String(input.FunctionVersion ?? ''), input.RoutingConfig);
-    const alias: AliasConfiguration = {
-      AliasArn: this.arn(fn.name, name),
-      Name: name,
-      FunctionVersion: version,
-      Description: String(input.Description ?? ''),
-      ...routing(input.RoutingConfig),
-      RevisionId: randomUUID(),
-    };
-    fn.aliases.set(name, alias);
-    return alias;
-  }
-
-  updateAlias(rawName: string, aliasName: string, input: any): AliasConfiguration {
-    const fn = this.find(rawName);
-    const alias = this.getAlias(rawName, aliasName);
-    if (input.RevisionId && input.RevisionId !== alias.RevisionId) throw revisionMismatch('GetAlias');
-    const routingConfig = input.RoutingConfig ?? alias.RoutingConfig;
-    const version = this.checkAliasTarget(fn, String(input.FunctionVersion ?? alias.FunctionVersion), routingConfig);
-    const updated: AliasConfiguration = {
-      AliasArn: alias.AliasArn,
-      Name: alias.Name,
-      FunctionVersion: version,
-      Description: input.Description === undefined ? alias.Description : String(input.Description),
-      ...routing(routingConfig),
-      RevisionId: randomUUID(),
-    };
-    fn.aliases.set(alias.Name, updated);
-    return updated;
-  }
-
-  getAlias(rawName: string, aliasName: string): AliasConfiguration {
-    const fn = this.find(rawName);
-    const alias = fn.aliases.get(aliasName);
-    if (!alias) throw new LambdaError('ResourceNotFoundException', `Alias not found: ${this.arn(fn.name, aliasName)}`);
-    return alias;
-  }
-
-  deleteAlias(rawName: string, aliasName: string): void {
-    this.find(rawName).aliases.delete(this.getAlias(rawName, aliasName).Name);
-  }
-
-  listAliases(rawName: string) {
-    return { Aliases: [...this.find(rawName).aliases.values()] };
-  }
-
   /** DeleteFunction: the whole function, or one published version (not one an alias points to). */
   delete(rawName: string, qualifier?: string): void {
     const fn = this.find(rawName);
@@ -315,49 +261,6 @@ export class FunctionStore {
 
   deleteConcurrency(rawName: string): void {
     this.find(rawName).reservedConcurrency = undefined;
-  }
-
-  /** Put replaces the settings; update (`merge`) changes only the members given. */
-  putEventInvokeConfig(rawName: string, qualifier: string | undefined, input: any, merge: boolean): EventInvokeConfig {
-    const fn = this.find(rawName);
-    const key = qualifier ?? parseFunctionName(rawName).qualifier ?? '$LATEST';
-    this.version(fn, key);
-    const previous = merge ? fn.eventInvokeConfigs.get(key) : undefined;
-    if (merge && !previous) throw this.noEventInvokeConfig(fn, key);
-    const config: EventInvokeConfig = {
-      LastModified: Date.now() / 1000,
-      FunctionArn: this.arn(fn.name, key),
-      MaximumRetryAttempts: input.MaximumRetryAttempts === undefined
-        ? previous?.MaximumRetryAttempts : validateRange('maximumRetryAttempts', input.MaximumRetryAttempts, 0, 2),
-      MaximumEventAgeInSeconds: input.MaximumEventAgeInSeconds === undefined
-        ? previous?.MaximumEventAgeInSeconds : validateRange('maximumEventAgeInSeconds', input.MaximumEventAgeInSeconds, 60, 21600),
-      DestinationConfig: input.DestinationConfig ?? previous?.DestinationConfig,
-    };
-    for (const target of [config.DestinationConfig?.OnSuccess?.Destination, config.DestinationConfig?.OnFailure?.Destination]) {
-      if (target !== undefined && !/^arn:aws[a-zA-Z-]*:(sqs|sns|lambda|events|s3):/.test(target)) {
-        throw new LambdaError('InvalidParameterValueException', `The destination ARN ${target} is invalid.`);
-      }
-    }
-    fn.eventInvokeConfigs.set(key, config);
-    return config;
-  }
-
-  getEventInvokeConfig(rawName: string, qualifier?: string): EventInvokeConfig {
-    const fn = this.find(rawName);
-    const key = qualifier ?? parseFunctionName(rawName).qualifier ?? '$LATEST';
-    const config = fn.eventInvokeConfigs.get(key);
-    if (!config) throw this.noEventInvokeConfig(fn, key);
-    return config;
-  }
-
-  deleteEventInvokeConfig(rawName: string, qualifier?: string): void {
-    const fn = this.find(rawName);
-    const key = qualifier ?? parseFunctionName(rawName).qualifier ?? '$LATEST';
-    if (!fn.eventInvokeConfigs.delete(key)) throw this.noEventInvokeConfig(fn, key);
-  }
-
-  private noEventInvokeConfig(fn: FunctionState, key: string): LambdaError {
-    return new LambdaError('ResourceNotFoundException', `The function ${this.arn(fn.name, key)} doesn't have an EventInvokeConfig`);
   }
 
   private startUpdate(rawName: string, revisionId: string | undefined): FunctionState {
@@ -411,28 +314,6 @@ export class FunctionStore {
     };
     return { config, code, generation: randomUUID() };
   }
-
-  /** An alias points at an existing version; weighted routing needs a published primary and one other published version. */
-  private checkAliasTarget(fn: FunctionState, version: string, routingConfig: any): string {
-    if (version !== '$LATEST' && !fn.versions.has(version)) throw notFound(this.arn(fn.name, version));
-    const weights: Record<string, number> = routingConfig?.AdditionalVersionWeights ?? {};
-    const entries = Object.entries(weights);
-    if (entries.length === 0) return version;
-    if (entries.length > 1) throw new LambdaError('InvalidParameterValueException', 'Number of additional version weights cannot be greater than 1');
-    if (version === '$LATEST') throw new LambdaError('InvalidParameterValueException', '$LATEST is not supported for an alias pointing to more than 1 version');
-    const [extra, weight] = entries[0];
-    if (!isVersionNumber(extra) || !fn.versions.has(extra)) throw notFound(this.arn(fn.name, extra));
-    if (extra === version) throw new LambdaError('InvalidParameterValueException', `Invalid function version ${extra}. Function version ${extra} is already included in routing configuration.`);
-    if (typeof weight !== 'number' || weight < 0 || weight > 1) {
-      throw new LambdaError('ValidationException', `1 validation error detected: Value '${weight}' at 'routingConfig.additionalVersionWeights' failed to satisfy constraint: Map value must satisfy constraint: [Member must have value less than or equal to 1.0, Member must have value greater than or equal to 0.0]`);
-    }
-    return version;
-  }
-}
-
-function routing(routingConfig: any): Pick<AliasConfiguration, 'RoutingConfig'> {
-  const weights = routingConfig?.AdditionalVersionWeights;
-  return weights && Object.keys(weights).length > 0 ? { RoutingConfig: { AdditionalVersionWeights: { ...weights } } } : {};
 }
 
 function sameContent(a: FunctionConfiguration, b: FunctionConfiguration): boolean {

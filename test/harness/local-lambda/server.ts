@@ -1,9 +1,11 @@
 import { rmSync } from 'node:fs';
 import { createServer, IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Aliases } from './aliases';
 import { codeRoot } from './code';
 import { DestinationDelivery, Destinations } from './destinations';
 import { LambdaError } from './errors';
+import { EventInvokeConfigs } from './event-invoke-config';
 import { FunctionState, FunctionStore } from './function-store';
 import { AsyncFailure, InvocationRecord, Invoker } from './invoker';
 import { Runner } from './runner';
@@ -84,6 +86,8 @@ interface Query {
 }
 
 function routes(store: FunctionStore): Route[] {
+  const aliases = new Aliases(store);
+  const eventInvokeConfigs = new EventInvokeConfigs(store);
   const route = (method: string, path: string, operation: string, status: number, handle: Route['handle']): Route =>
     ({ method, pattern: new RegExp(`^${path}$`), operation, status, handle });
   return [
@@ -102,21 +106,21 @@ function routes(store: FunctionStore): Route[] {
     route('PUT', `/2015-03-31${FN}/code`, 'UpdateFunctionCode', 200, ([name], input) => store.updateCode(name, input)),
     route('POST', `/2015-03-31${FN}/versions`, 'PublishVersion', 201, ([name], input) => store.publishVersion(name, input)),
     route('GET', `/2015-03-31${FN}/versions`, 'ListVersionsByFunction', 200, ([name]) => store.listVersions(name)),
-    route('POST', `/2015-03-31${FN}/aliases`, 'CreateAlias', 201, ([name], input) => store.createAlias(name, input)),
-    route('GET', `/2015-03-31${FN}/aliases`, 'ListAliases', 200, ([name]) => store.listAliases(name)),
-    route('GET', `/2015-03-31${FN}/aliases/([^/]+)`, 'GetAlias', 200, ([name, alias]) => store.getAlias(name, alias)),
-    route('PUT', `/2015-03-31${FN}/aliases/([^/]+)`, 'UpdateAlias', 200, ([name, alias], input) => store.updateAlias(name, alias, input)),
-    route('DELETE', `/2015-03-31${FN}/aliases/([^/]+)`, 'DeleteAlias', 204, ([name, alias]) => store.deleteAlias(name, alias)),
+    route('POST', `/2015-03-31${FN}/aliases`, 'CreateAlias', 201, ([name], input) => aliases.create(name, input)),
+    route('GET', `/2015-03-31${FN}/aliases`, 'ListAliases', 200, ([name]) => aliases.list(name)),
+    route('GET', `/2015-03-31${FN}/aliases/([^/]+)`, 'GetAlias', 200, ([name, alias]) => aliases.get(name, alias)),
+    route('PUT', `/2015-03-31${FN}/aliases/([^/]+)`, 'UpdateAlias', 200, ([name, alias], input) => aliases.update(name, alias, input)),
+    route('DELETE', `/2015-03-31${FN}/aliases/([^/]+)`, 'DeleteAlias', 204, ([name, alias]) => aliases.delete(name, alias)),
     route('PUT', `/2017-10-31${FN}/concurrency`, 'PutFunctionConcurrency', 200, ([name], input) => store.putConcurrency(name, input)),
     route('DELETE', `/2017-10-31${FN}/concurrency`, 'DeleteFunctionConcurrency', 204, ([name]) => store.deleteConcurrency(name)),
     route('GET', `/2019-09-30${FN}/concurrency`, 'GetFunctionConcurrency', 200, ([name]) => store.getConcurrency(name)),
     route('PUT', `/2019-09-25${FN}/event-invoke-config`, 'PutFunctionEventInvokeConfig', 200,
-      ([name], input, q) => store.putEventInvokeConfig(name, q.Qualifier, input, false)),
+      ([name], input, q) => eventInvokeConfigs.put(name, q.Qualifier, input, false)),
     route('POST', `/2019-09-25${FN}/event-invoke-config`, 'UpdateFunctionEventInvokeConfig', 200,
-      ([name], input, q) => store.putEventInvokeConfig(name, q.Qualifier, input, true)),
-    route('GET', `/2019-09-25${FN}/event-invoke-config`, 'GetFunctionEventInvokeConfig', 200, ([name], _, q) => store.getEventInvokeConfig(name, q.Qualifier)),
+      ([name], input, q) => eventInvokeConfigs.put(name, q.Qualifier, input, true)),
+    route('GET', `/2019-09-25${FN}/event-invoke-config`, 'GetFunctionEventInvokeConfig', 200, ([name], _, q) => eventInvokeConfigs.get(name, q.Qualifier)),
     route('DELETE', `/2019-09-25${FN}/event-invoke-config`, 'DeleteFunctionEventInvokeConfig', 204,
-      ([name], _, q) => store.deleteEventInvokeConfig(name, q.Qualifier)),
+      ([name], _, q) => eventInvokeConfigs.delete(name, q.Qualifier)),
   ];
 }
 
