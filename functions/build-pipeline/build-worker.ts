@@ -3,14 +3,13 @@ import { startContainerBuild } from './container-build-start';
 import { s3ArtifactSink } from './s3-artifact-sink';
 import { openS3RangeSource } from './s3-range-source';
 import { uploadStream } from './s3-stream-upload';
+import { readJobSettings, readZipLimits } from './settings';
 import { uploadNotificationSchema } from './upload-notification';
-import {
-  BuildPipelineEnv as E, BuildPipelineHandlers, DEFAULT_BUILD_JOB_SETTINGS, DEFAULT_ZIP_LIMITS, type BuildJobSettings, type ZipLimits,
-} from '../../lib/build-pipeline/contract';
+import { BuildPipelineEnv as E, BuildPipelineHandlers } from '../../lib/build-pipeline/contract';
 import { codeBuildClient } from '../shared/clients/codebuild';
 import { documentClient } from '../shared/clients/dynamodb';
 import { s3Client } from '../shared/clients/s3';
-import { ConfigurationError, readConfig } from '../shared/config';
+import { readConfig } from '../shared/config';
 import { createLogger } from '../shared/logger';
 import { sqsBatchHandler } from '../shared/sqs-handler';
 
@@ -18,17 +17,8 @@ const contract = BuildPipelineHandlers.worker;
 const config = readConfig(contract.environment);
 const logger = createLogger(contract.serviceName);
 
-/** Settings JSON with every field of `defaults`, each of the same type (the construct writes all of them). */
-function jsonSetting<T extends object>(name: string, defaults: T): T {
-  let value: unknown;
-  try { value = JSON.parse(config[name as keyof typeof config]); } catch { value = undefined; }
-  const bad = !value || typeof value !== 'object'
-    || Object.entries(defaults).some(([k, d]) => typeof (value as Record<string, unknown>)[k] !== typeof d);
-  if (bad) throw new ConfigurationError(`Environment variable ${name} must be JSON with ${Object.keys(defaults).join(', ')}`);
-  return value as T;
-}
-const limits = jsonSetting<ZipLimits>(E.ZIP_LIMITS, DEFAULT_ZIP_LIMITS);
-const settings = jsonSetting<BuildJobSettings>(E.JOB_SETTINGS, DEFAULT_BUILD_JOB_SETTINGS);
+const limits = readZipLimits(config[E.ZIP_LIMITS]);
+const settings = readJobSettings(config[E.JOB_SETTINGS]);
 
 const services: BuildWorkerServices = {
   jobs: { db: documentClient, tableName: config[E.JOBS_TABLE_NAME], now: () => new Date(), settings },
