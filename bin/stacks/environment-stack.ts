@@ -3,7 +3,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
-import { AlarmTopic, EnrollmentSaga, PaymentEvents, PaymentOutbox, ProductApi } from '../../lib';
+import { AlarmTopic, BuildPipeline, EnrollmentSaga, PaymentEvents, PaymentOutbox, ProductApi } from '../../lib';
 import { EnvironmentConfig, removalPolicyOf } from './environment-config';
 
 export interface EnvironmentStackProps extends StackProps {
@@ -16,6 +16,7 @@ export class EnvironmentStack extends Stack {
   public readonly products: ProductApi;
   public readonly payments: PaymentOutbox;
   public readonly enrollment: EnrollmentSaga;
+  public readonly builds: BuildPipeline;
 
   constructor(scope: Construct, id: string, props: EnvironmentStackProps) {
     super(scope, id, props);
@@ -40,6 +41,13 @@ export class EnvironmentStack extends Stack {
       alarmTopic: this.alarmTopic,
       removalPolicy: removalPolicyOf(config),
       logRetention: config.logRetentionDays as logs.RetentionDays | undefined,
+    });
+    // Build jobs with their own bus (and its archive); container builds on, so every environment runs the CodeBuild path.
+    this.builds = new BuildPipeline(this, 'Builds', {
+      alarmTopic: this.alarmTopic,
+      removalPolicy: removalPolicyOf(config),
+      logRetention: config.logRetentionDays as logs.RetentionDays | undefined,
+      containerBuilds: true,
     });
   }
 }

@@ -47,6 +47,11 @@ export const JOB_STREAM_FILTER = {
 } as const;
 
 const METRIC_NAMESPACE = 'CdkEventServices/BuildPipeline';
+/**
+ * The publisher's log line per published event (publish-build-events.ts), with a top-level
+ * `eventType`: the build metrics count these (to move into the contract).
+ */
+export const PUBLISHED_LOG_MESSAGE = 'Build event published';
 /** The id of CDK's stack-wide bucket-notifications handler (aws-s3's NotificationsResourceHandler). */
 const BUCKET_NOTIFICATIONS_HANDLER_ID = 'BucketNotificationsHandler050a0587b7544547bf325f094a3db834';
 
@@ -614,7 +619,10 @@ export class BuildPipeline extends Construct {
       logGroup,
       metricNamespace: METRIC_NAMESPACE,
       metricName: `${name}-${Names.uniqueId(this)}`.slice(0, 255),
-      filterPattern: logs.FilterPattern.stringValue('$.eventType', '=', eventType),
+      filterPattern: logs.FilterPattern.all(
+        logs.FilterPattern.stringValue('$.message', '=', PUBLISHED_LOG_MESSAGE),
+        logs.FilterPattern.stringValue('$.eventType', '=', eventType),
+      ),
       metricValue: '1',
       // A data point (0) whenever the publisher logs anything: the ratio has both sides.
       defaultValue: 0,

@@ -1,4 +1,4 @@
-import { CfnElement, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { CfnElement, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -94,7 +94,9 @@ export class ContainerBuilds extends Construct {
     }));
     this.repository.grantPush(this.project);
     const stack = Stack.of(this);
-    const { region, account } = stack;
+    // As cdk-nag writes them: an environment-agnostic stack's region and account are pseudo parameters.
+    const region = Token.isUnresolved(stack.region) ? '<AWS::Region>' : stack.region;
+    const account = Token.isUnresolved(stack.account) ? '<AWS::AccountId>' : stack.account;
     const projectRef = `<${stack.resolve((this.project.node.defaultChild as CfnElement).logicalId)}>`;
     acknowledgeFindings(this.project, {
       'AwsSolutions-IAM5[Resource::*]': 'ecr:GetAuthorizationToken has no resource-level permissions (AWS documents `*`).',

@@ -1,4 +1,4 @@
-export * from './build-pipeline';
+export { BuildPipeline } from './build-pipeline';
 export * from './build-pipeline-props';
 // What a user of the construct matches on: its event types and source, and the shapes its events and secret carry.
 export {

@@ -3,7 +3,7 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { allowsService, asArray, ENVIRONMENTS, environmentStack, referencedId, Resources, resourcesOf } from './template-walk';
-import { EnrollmentSaga, PaymentOutbox, ProductApi } from '../../lib';
+import { BuildPipeline, EnrollmentSaga, PaymentOutbox, ProductApi } from '../../lib';
 
 /**
  * Can an alarm reach a human? For every alarm action in a template: the topic's policy
@@ -53,6 +53,7 @@ describe('every alarm can notify someone', () => {
     ['ProductApi', (s: Stack) => new ProductApi(s, 'Products')],
     ['PaymentOutbox', (s: Stack) => new PaymentOutbox(s, 'Payments')],
     ['EnrollmentSaga', (s: Stack) => new EnrollmentSaga(s, 'Enrollment', { eventBus: new events.EventBus(s, 'Bus') })],
+    ['BuildPipeline', (s: Stack) => new BuildPipeline(s, 'Builds', { containerBuilds: true })],
   ])('%s alone, with the topic it creates', (_, create) => {
     const stack = new Stack(new App(), 'Alone', { env: { account: '111111111111', region: 'eu-west-1' } });
     create(stack);

@@ -1,7 +1,7 @@
 import { App, Stack } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import { ENVIRONMENTS, environmentStack } from './template-walk';
-import { EnrollmentSaga, PaymentOutbox, ProductApi } from '../../lib';
+import { BuildPipeline, EnrollmentSaga, PaymentOutbox, ProductApi } from '../../lib';
 import { acknowledgementsUnder, nagFindings, unmatchedAcknowledgements } from '../nag/nag-findings';
 
 const NAG_RULE = /^(AwsSolutions|NIST\.800\.53\.R5|PCI\.DSS\.321)-/;
@@ -11,6 +11,8 @@ const ALONE: Array<[string, (s: Stack) => void]> = [
   ['ProductApi', (s) => new ProductApi(s, 'Products')],
   ['PaymentOutbox', (s) => new PaymentOutbox(s, 'Payments')],
   ['EnrollmentSaga', (s) => new EnrollmentSaga(s, 'Enrollment', { eventBus: new events.EventBus(s, 'Bus') })],
+  ['BuildPipeline', (s) => new BuildPipeline(s, 'Builds')],
+  ['BuildPipeline with container builds', (s) => new BuildPipeline(s, 'Builds', { containerBuilds: true })],
 ];
 
 function alone(create: (s: Stack) => void): Stack {
