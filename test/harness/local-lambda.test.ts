@@ -5,7 +5,7 @@ import {
   UpdateFunctionCodeCommand, UpdateFunctionConfigurationCommand, ListFunctionsCommand, TagResourceCommand, ListTagsCommand,
   DeleteFunctionCommand,
 } from '@aws-sdk/client-lambda';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { createBucket, createQueue, endpoints, localClients, receiveAtLeast, REGION, uniqueName } from './local-aws';
 import { LocalLambda, startLocalLambda } from './local-lambda/server';
@@ -73,6 +73,8 @@ beforeAll(async () => {
   lambda = await startLocalLambda({
     s3Endpoint: endpoints().fauxqs,
     random: seeded(42),
+    // The user code's own SDK calls go to the local engines, as a handler's do through configureHandlerEnv.
+    environment: { AWS_ENDPOINT_URL_S3: endpoints().fauxqs },
     // Where the platform's on-failure destination would send it: the test forwards to its DLQ.
     onAsyncFailure: async (failure) => {
       forwarded.push(failure);
@@ -182,6 +184,24 @@ describe('deploy and invoke', () => {
     // All at once: the alias moves, the weight is dropped.
     await client.send(new UpdateAliasCommand({ FunctionName: 'canary', Name: 'live', FunctionVersion: '2', RoutingConfig: { AdditionalVersionWeights: {} } }));
     expect((await invoke('canary', {}, { Qualifier: 'live' })).ExecutedVersion).toBe('2');
+  });
+
+  test('a handler using the runtime-provided SDK v3 reaches the local engines through the environment option', async () => {
+    await upload('sdk-user/v1.zip', {
+      'index.js': `const { S3Client, PutObjectCommand } = require('@aws-sdk/client-s3');
+        const s3 = new S3Client({ forcePathStyle: true });
+        exports.handler = async (e) => { await s3.send(new PutObjectCommand({ Bucket: e.bucket, Key: e.key, Body: 'from lambda' })); return 'stored'; };`,
+    });
+    await create('sdk-user', 'sdk-user/v1.zip', { Timeout: 20 });
+    const out = await invoke('sdk-user', { bucket, key: 'written-by-lambda.txt' });
+    expect([out.FunctionError, decode(out)]).toEqual([undefined, 'stored']);
+    const object = await clients.s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'written-by-lambda.txt' }));
+    expect(await object.Body!.transformToString()).toBe('from lambda');
+
+    // Only the SDK is provided: any other dependency must be in the ZIP, as in AWS.
+    await upload('missing-dep/v1.zip', { 'index.js': "const yazl = require('yazl'); exports.handler = async () => typeof yazl;" });
+    await create('missing-dep', 'missing-dep/v1.zip');
+    expect(decode(await invoke('missing-dep'))).toMatchObject({ errorType: 'Runtime.ImportModuleError', errorMessage: expect.stringContaining("Cannot find module 'yazl'") });
   });
 
   test('ListFunctions pages by marker; tags set at create and by TagResource are listed', async () => {

@@ -1,5 +1,6 @@
 import { ChildProcess, fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, symlinkSync } from 'node:fs';
 import * as path from 'node:path';
 import { buildSync } from 'esbuild';
 import type { ChildMessage, InvokeMessage, RuntimeError } from './runner-child';
@@ -67,6 +68,8 @@ export class Runner {
   private readonly pools = new Map<string, Worker[]>();
   private readonly retired = new Set<string>();
   private readonly childFile: string;
+  /** NODE_PATH entry holding only `@aws-sdk`, as the Node.js runtime provides the SDK v3 to code that does not bundle it. */
+  private readonly runtimeModules: string;
   private closed = false;
 
   constructor(private readonly options: RunnerOptions) {
@@ -80,6 +83,11 @@ export class Runner {
       outfile: this.childFile,
       logLevel: 'silent',
     });
+    // A symlink to the project's SDK and nothing else: a ZIP missing its other dependencies fails here as in AWS.
+    this.runtimeModules = path.join(options.workDir, 'runtime-node_modules');
+    mkdirSync(this.runtimeModules, { recursive: true });
+    const sdk = path.join(__dirname, '..', '..', '..', 'node_modules', '@aws-sdk');
+    if (existsSync(sdk)) symlinkSync(sdk, path.join(this.runtimeModules, '@aws-sdk'), 'dir');
   }
 
   /** Children alive per pool, for tests that check warm reuse. */
@@ -143,6 +151,7 @@ export class Runner {
       // Lambda's own variables come last: functions cannot set them (CreateFunction refuses).
       LAMBDA_TASK_ROOT: spec.codeDir,
       LAMBDA_RUNTIME_DIR: path.dirname(this.childFile),
+      NODE_PATH: [this.runtimeModules, spec.codeDir].join(path.delimiter),
       _HANDLER: spec.handler,
       AWS_REGION: this.options.region,
       AWS_DEFAULT_REGION: this.options.region,
