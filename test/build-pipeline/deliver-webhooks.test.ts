@@ -247,6 +247,19 @@ describeTls('deliver-webhooks (shipped bundle)', () => {
     expect(new Webhook(secret).verify(seen.body, seen.headers as Record<string, string>)).toBeDefined();
   });
 
+  test('an unusable signing secret is a deployment defect: the record fails (SQS retries, then the DLQ alarms), nothing sent or logged', async () => {
+    const brokenArn = sm.create(`broken-${Math.random().toString(36).slice(2, 8)}`, JSON.stringify({ current: 'not-base64!' }));
+    const broken = loadDeliverer(table, brokenArn, sm.endpoint);
+    const queue = await deliveryQueue(table.clients, TEST_WEBHOOK_SETTINGS.maxAttempts);
+    const jobId = await newJob('/ok');
+    const message = buildEventMessage(jobId);
+    await queue.send(message.body);
+    const hits = hitsOf('/ok').length;
+    expect((await queue.poll(broken.createDeliverWebhooksHandler(hooks)))!.failed).toHaveLength(1);
+    expect(hitsOf('/ok').length).toBe(hits);
+    expect(await logItem(table, jobId, message.eventId)).toBeUndefined();
+  });
+
   test('the delivery log keeps the last DELIVERY_LOG_MAX_ATTEMPTS attempts, counts them all, and never lets a late retry hide delivered', async () => {
     const services = { db: table.clients.doc, tableName: table.tableName };
     const change = { jobId: 'log-trim', eventId: buildEventMessage('log-trim').eventId, eventType: BuildEvents.COMPLETED };
