@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as events from 'aws-cdk-lib/aws-events';
-import { EnrollmentSaga, PaymentOutbox, ProductApi } from '../../lib';
+import { BuildPipeline, EnrollmentSaga, PaymentOutbox, ProductApi } from '../../lib';
 import { handlerEntries } from '../../projenrc/bundle-handlers';
 
 /**
@@ -27,17 +27,18 @@ function offlineEnv(): NodeJS.ProcessEnv {
   return { ...env, CDK_DOCKER: '/bin/false', AWS_EC2_METADATA_DISABLED: 'true', AWS_SHARED_CREDENTIALS_FILE: '/nonexistent', AWS_CONFIG_FILE: '/nonexistent' };
 }
 
-/** The three constructs as a user writes them, with the three cdk-nag packs a regulated user runs. */
+/** The constructs as a user writes them, with the three cdk-nag packs a regulated user runs. */
 const CONSUMER_APP = [
   "const { App, Stack, Validations } = require('aws-cdk-lib');",
   "const events = require('aws-cdk-lib/aws-events');",
   "const { AwsSolutionsChecks, NIST80053R5Checks, PCIDSS321Checks } = require('cdk-nag');",
-  "const { EnrollmentSaga, PaymentOutbox, ProductApi } = require('cdk-event-services');",
+  "const { BuildPipeline, EnrollmentSaga, PaymentOutbox, ProductApi } = require('cdk-event-services');",
   'const app = new App();',
   "const stack = new Stack(app, 'Consumer', { env: { account: '111111111111', region: 'eu-west-1' } });",
   "new ProductApi(stack, 'Products');",
   "const payments = new PaymentOutbox(stack, 'Payments');",
   "new EnrollmentSaga(stack, 'Enrollment', { eventBus: payments.eventBus });",
+  "new BuildPipeline(stack, 'Builds', { containerBuilds: true });",
   'Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new NIST80053R5Checks(app), new PCIDSS321Checks(app));',
   'app.synth();',
 ].join('\n');
@@ -108,6 +109,7 @@ describe('published package', () => {
     new ProductApi(stack, 'Products');
     const payments = new PaymentOutbox(stack, 'Payments');
     new EnrollmentSaga(stack, 'Enrollment', { eventBus: payments.eventBus as events.IEventBus });
+    new BuildPipeline(stack, 'Builds', { containerBuilds: true });
     expect(codeHashes(template)).toEqual(codeHashes(Template.fromStack(stack).toJSON()));
   }, 600_000);
 });
