@@ -221,9 +221,10 @@ describe('deploy and invoke', () => {
     expect(names).toEqual([...lambda.functions.keys()].sort());
   });
 
-  test('an ESM handler in a subfolder loads as the Node.js runtime loads it', async () => {
-    await upload('esm/v1.zip', { 'src/app.mjs': 'export const handler = async (event) => ({ esm: true, echo: event.x });' });
-    await create('esm', 'esm/v1.zip', { Handler: 'src/app.handler' });
+  test('an ESM handler in a subfolder, uploaded inline as ZipFile, loads as the Node.js runtime loads it', async () => {
+    const zip = await yazlZip([{ name: 'src/app.mjs', data: 'export const handler = async (event) => ({ esm: true, echo: event.x });' }]);
+    const created = await create('esm', 'unused', { Handler: 'src/app.handler', Code: { ZipFile: zip } });
+    expect(created.CodeSha256).toBe(createHash('sha256').update(zip).digest('base64'));
     expect(decode(await invoke('esm', { x: 7 }))).toEqual({ esm: true, echo: 7 });
   });
 });

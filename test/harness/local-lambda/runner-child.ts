@@ -152,6 +152,8 @@ function fatal(errorType: string | undefined, error: unknown): void {
 }
 
 async function main(): Promise<void> {
+  // A parent that died (a killed jest worker) must not leave this sandbox running.
+  process.on('disconnect', () => process.exit(0));
   process.on('uncaughtException', (error) => fatal(undefined, error));
   process.on('unhandledRejection', (reason) => fatal('Runtime.UnhandledPromiseRejection', reason));
   let handler: (...args: unknown[]) => unknown;
