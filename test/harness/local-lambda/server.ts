@@ -140,6 +140,17 @@ function sendError(res: ServerResponse, error: unknown): number {
 /**
  * A local endpoint speaking Lambda's REST-JSON wire protocol: the control plane the platform
  * deploys with, and an Invoke that runs the stored ZIP's handler for real in child processes.
+ *
+ * Operations: CreateFunction, GetFunction, GetFunctionConfiguration, ListFunctions,
+ * UpdateFunctionCode, UpdateFunctionConfiguration, DeleteFunction (function or version),
+ * PublishVersion, ListVersionsByFunction, Create/Get/Update/Delete/ListAlias(es),
+ * Put/Get/DeleteFunctionConcurrency, Put/Update/Get/DeleteFunctionEventInvokeConfig,
+ * TagResource/UntagResource/ListTags, Invoke (RequestResponse, Event, DryRun; LogType Tail).
+ * Not served: permissions (AddPermission), layers, function URLs, event source mappings,
+ * provisioned concurrency, container images, response streaming, non-nodejs execution.
+ * Where it is simpler than AWS: updates complete within the call (State Active,
+ * LastUpdateStatus Successful at once), Event retries run without Lambda's minute-long
+ * back-off, no IAM checks.
  */
 export async function startLocalLambda(options: LocalLambdaOptions): Promise<LocalLambda> {
   const region = options.region ?? 'us-east-1';
