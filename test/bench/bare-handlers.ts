@@ -9,6 +9,7 @@ const S3 = "import { S3Client } from '@aws-sdk/client-s3'; const s3 = new S3Clie
 const EVENTS = "import { EventBridgeClient } from '@aws-sdk/client-eventbridge'; const events = new EventBridgeClient({});";
 const SFN = "import { SFNClient } from '@aws-sdk/client-sfn'; const sfn = new SFNClient({});";
 const SQS = "import { SQSClient } from '@aws-sdk/client-sqs'; const sqs = new SQSClient({});";
+const CODEBUILD = "import { CodeBuildClient } from '@aws-sdk/client-codebuild'; const codebuild = new CodeBuildClient({});";
 const SECRETS = "import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager'; const secrets = new SecretsManagerClient({});";
 
 export const BARE_HANDLERS: Record<string, string> = {
@@ -28,4 +29,13 @@ export const BARE_HANDLERS: Record<string, string> = {
   'enrollment-saga/top-up-sessions': `${DDB} export const handler = async () => ddb;`,
   'enrollment-saga/cancel-on-refund': `${DDB} ${EVENTS} ${SQS} export const handler = async () => [ddb, events, sqs];`,
   'enrollment-saga/compensate-stopped': `${DDB} ${EVENTS} export const handler = async () => [ddb, events];`,
+  // The presigned POST is signed with the S3 client's credentials: create-build holds one (no S3 call).
+  'build-pipeline/create-build': `${DDB} ${S3} export const handler = async () => [ddb, s3];`,
+  'build-pipeline/read-builds': `${DDB} ${SECRETS} export const handler = async () => [ddb, secrets];`,
+  'build-pipeline/build-worker': `${DDB} ${S3} ${CODEBUILD} export const handler = async () => [ddb, s3, codebuild];`,
+  'build-pipeline/expire-uploads': `${DDB} export const handler = async () => ddb;`,
+  'build-pipeline/publish-build-events': `${EVENTS} export const handler = async () => events;`,
+  'build-pipeline/deliver-webhooks': `${DDB} ${SECRETS} ${SQS} export const handler = async () => [ddb, secrets, sqs];`,
+  'build-pipeline/rotate-webhook-secret': `${SECRETS} export const handler = async () => secrets;`,
+  'build-pipeline/container-build-finished': `${DDB} export const handler = async () => ddb;`,
 };

@@ -107,15 +107,18 @@ export async function measureBuildWebhooks(n = 200): Promise<BuildWebhookBench> 
   }
 }
 
+/** The bench's report lines (run.ts and this file's own `main`). */
+export function printBuildWebhooks(r: BuildWebhookBench): void {
+  const ms = (x: number) => `${x.toFixed(1)} ms`;
+  console.log(`Build webhooks, ${r.sequential.n} sequential deliveries to a local HTTPS receiver (warm):`);
+  console.log(`  p50 ${ms(r.sequential.p50)}  p95 ${ms(r.sequential.p95)}  p99 ${ms(r.sequential.p99)}  max ${ms(r.sequential.max)}`);
+  console.log(`  AWS calls per delivered event: ${JSON.stringify(r.callsPerDelivery)}`);
+  console.log(`  AWS calls per retried attempt (503): ${JSON.stringify(r.callsPerRetry)}`);
+  console.log(`  AWS calls of a cold container's first delivery: ${JSON.stringify(r.callsFirstDelivery)}`);
+}
+
 if (require.main === module) {
-  measureBuildWebhooks(Number(process.env.BENCH_N ?? 200)).then((r) => {
-    const ms = (x: number) => `${x.toFixed(1)} ms`;
-    console.log(`build webhooks, ${r.sequential.n} sequential deliveries to a local HTTPS receiver (warm):`);
-    console.log(`  p50 ${ms(r.sequential.p50)}  p95 ${ms(r.sequential.p95)}  p99 ${ms(r.sequential.p99)}  max ${ms(r.sequential.max)}`);
-    console.log(`  AWS calls per delivered event: ${JSON.stringify(r.callsPerDelivery)}`);
-    console.log(`  AWS calls per retried attempt (503): ${JSON.stringify(r.callsPerRetry)}`);
-    console.log(`  AWS calls of a cold container's first delivery: ${JSON.stringify(r.callsFirstDelivery)}`);
-  }, (error) => {
+  measureBuildWebhooks(Number(process.env.BENCH_N ?? 200)).then(printBuildWebhooks, (error) => {
     console.error(error);
     process.exitCode = 1;
   });

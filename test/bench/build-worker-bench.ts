@@ -191,17 +191,21 @@ export async function measureBuildWorker(files = 5_000): Promise<BuildWorkerBenc
   }
 }
 
+/** The bench's report lines (run.ts and this file's own `main`). */
+export function printBuildWorker(r: BuildWorkerBench): void {
+  const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
+  const growth = (r.rssPeakMiB - r.rssBeforeMiB).toFixed(0);
+  console.log(`Build worker, one build through the real bundle (fauxqs S3, DynamoDB Local), node ${process.version}:`);
+  console.log(`  archive: ${r.files} files, ${mb(r.zipBytes)} zipped, ${mb(r.uncompressedBytes)} inflated`);
+  console.log(`  ${r.seconds.toFixed(2)} s, ${r.mbPerSecond.toFixed(1)} MB/s of ZIP; RSS ${r.rssBeforeMiB.toFixed(0)} MiB before, peak ${r.rssPeakMiB.toFixed(0)} MiB (+${growth} MiB)`);
+  const total = (prefix: string) => Object.entries(r.calls).filter(([k]) => k.startsWith(prefix)).reduce((n, [, v]) => n + v, 0);
+  console.log(`  the engine alone: ${r.files} PutObjects of 15 KB, 32 in flight, take ${r.putOnlySeconds.toFixed(2)} s`);
+  console.log(`  AWS requests: S3 ${total('S3.')}, DynamoDB ${total('DynamoDB.')}`);
+  for (const [op, n] of Object.entries(r.calls).sort()) console.log(`    ${op.padEnd(30)} ${n}`);
+}
+
 if (require.main === module) {
-  measureBuildWorker().then((r) => {
-    const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
-    console.log(`Build worker, one build through the real bundle (fauxqs S3, DynamoDB Local), node ${process.version}:`);
-    console.log(`  archive: ${r.files} files, ${mb(r.zipBytes)} zipped, ${mb(r.uncompressedBytes)} inflated`);
-    console.log(`  ${r.seconds.toFixed(2)} s, ${r.mbPerSecond.toFixed(1)} MB/s of ZIP; RSS ${r.rssBeforeMiB.toFixed(0)} MiB before, peak ${r.rssPeakMiB.toFixed(0)} MiB (+${(r.rssPeakMiB - r.rssBeforeMiB).toFixed(0)} MiB)`);
-    const total = (prefix: string) => Object.entries(r.calls).filter(([k]) => k.startsWith(prefix)).reduce((n, [, v]) => n + v, 0);
-    console.log(`  the engine alone: ${r.files} PutObjects of 15 KB, 32 in flight, take ${r.putOnlySeconds.toFixed(2)} s`);
-    console.log(`  AWS requests: S3 ${total('S3.')}, DynamoDB ${total('DynamoDB.')}`);
-    for (const [op, n] of Object.entries(r.calls).sort()) console.log(`    ${op.padEnd(30)} ${n}`);
-  }).catch((error) => {
+  measureBuildWorker().then(printBuildWorker).catch((error) => {
     console.error(error);
     process.exitCode = 1;
   }).finally(() => process.exit()); // the handler's SDK sockets would keep the process alive

@@ -2,6 +2,9 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { BARE_HANDLERS } from './bare-handlers';
+import {
+  BuildPipelineEnv, CONTAINER_BUILDS_DISABLED, DEFAULT_BUILD_JOB_SETTINGS, DEFAULT_WEBHOOK_SETTINGS, DEFAULT_ZIP_LIMITS,
+} from '../../lib/build-pipeline/contract';
 import { handlerAssetDir } from '../../lib/core/handler-bundling';
 import { handlerEntries } from '../../projenrc/bundle-handlers';
 import { bundleEntry } from '../harness/bundle-handler';
@@ -37,6 +40,10 @@ const CONFIG_VALUES: Record<string, string> = {
   SESSION_INTERVAL_DAYS: '7',
   SESSION_TIME: '09:00',
   CALLER_IDENTITY: 'apiKey',
+  [BuildPipelineEnv.ZIP_LIMITS]: JSON.stringify(DEFAULT_ZIP_LIMITS),
+  [BuildPipelineEnv.JOB_SETTINGS]: JSON.stringify(DEFAULT_BUILD_JOB_SETTINGS),
+  [BuildPipelineEnv.WEBHOOK_SETTINGS]: JSON.stringify(DEFAULT_WEBHOOK_SETTINGS),
+  [BuildPipelineEnv.CONTAINER_BUILD_PROJECT]: CONTAINER_BUILDS_DISABLED,
 };
 let CONFIG_NAMES: string[] = [];
 

@@ -1,8 +1,11 @@
 import { measureAwsCalls } from './aws-calls';
+import { measureBuildWebhooks, printBuildWebhooks } from './build-webhook-bench';
+import { measureBuildWorker, printBuildWorker } from './build-worker-bench';
 import { measureKitOverhead } from './kit-overhead';
 import { measureSaga } from './saga-bench';
 import { measureSynthTimes } from './synth-times';
 import { measureWebhook } from './webhook-latency';
+import { BuildPipelineHandlers } from '../../lib/build-pipeline/contract';
 import { EnrollmentSagaHandlers } from '../../lib/enrollment-saga/contract';
 import { PaymentOutboxHandlers } from '../../lib/payment-outbox/contract';
 import { ProductApiHandlers } from '../../lib/product-api/contract';
@@ -21,7 +24,7 @@ async function main(): Promise<void> {
   await bundleHandlers({ onlyOutdated: true }); // measure the bundles of the sources as they are
   console.log(`node ${process.version}, ${RUNS} alternating fresh processes (kit, bare, ...) per init time\n`);
   console.log('handler                               bundle bytes   bare bytes  ratio   init ms  bare init ms  ratio (median of pairs)');
-  const configNames = [ProductApiHandlers, PaymentOutboxHandlers, EnrollmentSagaHandlers]
+  const configNames = [ProductApiHandlers, PaymentOutboxHandlers, EnrollmentSagaHandlers, BuildPipelineHandlers]
     .flatMap((handlers) => Object.values(handlers).flatMap((c) => [...c.environment]));
   for (const r of await measureKitOverhead(RUNS, configNames)) {
     console.log(
@@ -67,6 +70,12 @@ async function main(): Promise<void> {
   for (const [step, c] of Object.entries(saga.callsPerStep)) console.log(`  ${step.padEnd(20)} ${calls(c)}`);
   console.log(`  4 steps of one enrollment x${saga.sagaSteps.n}: p50 ${ms(saga.sagaSteps.p50)}, p95 ${ms(saga.sagaSteps.p95)} (handler time, no state transitions)`);
   console.log(`  top-up over ${saga.topUp.allocations} allocations with full windows: ${ms(saga.topUp.ms)}, ${saga.topUp.perSecond.toFixed(0)} allocations/s; ${calls(saga.topUp.calls)}`);
+
+  console.log('');
+  printBuildWorker(await measureBuildWorker());
+  console.log('');
+  printBuildWebhooks(await measureBuildWebhooks());
+  process.exit(); // the handlers' SDK sockets would keep the process alive
 }
 
 main().catch((error) => {
