@@ -348,6 +348,23 @@ describe('failures', () => {
     expect(await raw.json()).toMatchObject({ Type: 'User', message: expect.stringContaining('Function not found: arn:aws:lambda:us-east-1:000000000000:function:no-such-function') });
   });
 
+  test('close() kills every sandbox, warm or busy', async () => {
+    const own = await startLocalLambda({ s3Endpoint: endpoints().fauxqs });
+    const ownClient = new LambdaClient({ region: REGION, endpoint: own.endpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 1 });
+    await upload('closing/v1.zip', { 'index.js': 'exports.handler = async (e) => { await new Promise((r) => setTimeout(r, e.ms)); return "ok"; };' });
+    await ownClient.send(new CreateFunctionCommand({
+      FunctionName: 'closing', Runtime: 'nodejs24.x', Role: ROLE, Handler: 'index.handler', Timeout: 60, Code: { S3Bucket: bucket, S3Key: 'closing/v1.zip' },
+    }));
+    await ownClient.send(new InvokeCommand({ FunctionName: 'closing', Payload: Buffer.from('{"ms":1}') }));
+    const busy = ownClient.send(new InvokeCommand({ FunctionName: 'closing', Payload: Buffer.from('{"ms":30000}') })).catch((e) => e);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(own.liveChildren()).toBe(1);
+    await own.close();
+    expect(own.liveChildren()).toBe(0);
+    await busy;
+    ownClient.destroy();
+  });
+
   test('other runtimes are stored but not run; unsafe ZIPs are refused', async () => {
     await upload('py/v1.zip', { 'app.py': 'def handler(event, context):\n    return event\n' });
     await create('py', 'py/v1.zip', { Runtime: 'python3.13', Handler: 'app.handler' });

@@ -67,6 +67,8 @@ export interface RunnerOptions {
 export class Runner {
   private readonly pools = new Map<string, Worker[]>();
   private readonly retired = new Set<string>();
+  /** Every child alive, pooled or not (a retired pool's busy child is in no pool), for close(). */
+  private readonly alive = new Set<Worker>();
   private readonly childFile: string;
   /** NODE_PATH entry holding only `@aws-sdk`, as the Node.js runtime provides the SDK v3 to code that does not bundle it. */
   private readonly runtimeModules: string;
@@ -90,10 +92,9 @@ export class Runner {
     if (existsSync(sdk)) symlinkSync(sdk, path.join(this.runtimeModules, '@aws-sdk'), 'dir');
   }
 
-  /** Children alive per pool, for tests that check warm reuse. */
-  liveChildren(generation?: string): number {
-    const pools = generation ? [this.pools.get(generation) ?? []] : [...this.pools.values()];
-    return pools.reduce((n, pool) => n + pool.filter((w) => !w.exited).length, 0);
+  /** Children alive (warm or busy), for tests that check reuse and clean-up. */
+  liveChildren(): number {
+    return this.alive.size;
   }
 
   async run(spec: RunSpec, input: RunInput): Promise<RunResult> {
@@ -132,10 +133,16 @@ export class Runner {
     this.pools.delete(generation);
   }
 
-  close(): void {
+  /** Kills every child and resolves when all have exited. */
+  async close(): Promise<void> {
     this.closed = true;
-    for (const pool of this.pools.values()) for (const worker of pool) this.kill(worker);
+    const exits = [...this.alive].map((worker) => new Promise<void>((resolve) => {
+      if (worker.child.exitCode !== null || worker.child.signalCode !== null) resolve();
+      else worker.child.once('exit', () => resolve());
+    }));
+    for (const worker of this.alive) this.kill(worker);
     this.pools.clear();
+    await Promise.all(exits);
   }
 
   private spawn(spec: RunSpec): Worker {
@@ -189,8 +196,10 @@ export class Runner {
       else if (message.type === 'log') worker.output.push(message.data);
       else worker.onMessage?.(message);
     });
+    this.alive.add(worker);
     child.on('exit', (code, signal) => {
       worker.exited = true;
+      this.alive.delete(worker);
       settleReady({ errorType: 'Runtime.ExitError', errorMessage: `Runtime exited during init with ${signal ? `signal: ${signal}` : `exit status ${code}`}` });
       worker.onExit?.(code, signal);
     });

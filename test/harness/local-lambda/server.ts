@@ -228,7 +228,7 @@ export async function startLocalLambda(options: LocalLambdaOptions): Promise<Loc
     close: async () => {
       // Queued Event invocations see their function gone and stop; running children are killed.
       store.functions.clear();
-      runner.close();
+      await runner.close();
       await invoker.drain();
       destinations.close();
       await new Promise<void>((resolve) => {
