@@ -70,6 +70,7 @@ export class Invoker {
   readonly invocations: InvocationRecord[] = [];
   readonly asyncFailures: AsyncFailure[] = [];
   private readonly pending = new Set<Promise<void>>();
+  private readonly hookErrors: unknown[] = [];
   private waiters: Array<() => void> = [];
 
   constructor(private readonly store: FunctionStore, private readonly runner: Runner, private readonly options: InvokerOptions) {}
@@ -98,7 +99,10 @@ export class Invoker {
     const requestId = randomUUID();
     if (type === 'DryRun') return { status: 204, headers: { 'x-amzn-RequestId': requestId }, body: '' };
     if (type === 'Event') {
-      const job = this.runAsync(fn, record, qualifier, payload, requestId).finally(() => this.pending.delete(job));
+      // A failing onAsyncFailure hook must not become an unhandled rejection: drain() rethrows it.
+      const job = this.runAsync(fn, record, qualifier, payload, requestId)
+        .catch((error: unknown) => { this.hookErrors.push(error); })
+        .finally(() => this.pending.delete(job));
       this.pending.add(job);
       return { status: 202, headers: { 'x-amzn-RequestId': requestId }, body: '' };
     }
@@ -122,9 +126,11 @@ export class Invoker {
     return { status: 200, headers, body };
   }
 
-  /** Resolves when every accepted Event invocation has finished (retries included). */
+  /** Resolves when every accepted Event invocation has finished (retries included); rejects with a hook's error. */
   async drain(): Promise<void> {
     while (this.pending.size > 0) await Promise.all([...this.pending]);
+    const [first] = this.hookErrors.splice(0);
+    if (first !== undefined) throw first;
   }
 
   /** The version a qualifier runs; an alias with routing weights picks one by the (injectable) random source. */
