@@ -259,8 +259,8 @@ describe('failures', () => {
     await upload('slow/v1.zip', { 'index.js': 'exports.handler = async (e) => { await new Promise((r) => setTimeout(r, e.ms)); return "done"; };' });
     await create('slow', 'slow/v1.zip', { Timeout: 1 });
     const started = Date.now();
-    const out = await invoke('slow', { ms: 5_000 });
-    expect(Date.now() - started).toBeLessThan(4_000);
+    const out = await invoke('slow', { ms: 30_000 });
+    expect(Date.now() - started).toBeLessThan(15_000); // cut at 1 s after a cold start that may be slow on a loaded machine
     expect(out.FunctionError).toBe('Unhandled');
     expect(decode(out)).toMatchObject({ errorType: 'Sandbox.Timedout', errorMessage: expect.stringContaining('Task timed out after 1.00 seconds') });
     expect(decode(await invoke('slow', { ms: 10 }))).toBe('done');
