@@ -346,6 +346,9 @@ describe('failures', () => {
     expect(raw.status).toBe(404);
     expect(raw.headers.get('x-amzn-errortype')).toBe('ResourceNotFoundException');
     expect(await raw.json()).toMatchObject({ Type: 'User', message: expect.stringContaining('Function not found: arn:aws:lambda:us-east-1:000000000000:function:no-such-function') });
+    // Every request is captured with the status it got, failed ones included.
+    expect(lambda.calls.at(-1)).toMatchObject({ operation: 'Invoke', path: '/2015-03-31/functions/no-such-function/invocations', status: 404 });
+    expect(lambda.calls.filter((c) => c.operation === 'CreateFunction' && c.status === 201).length).toBeGreaterThan(5);
   });
 
   test('close() kills every sandbox, warm or busy', async () => {
