@@ -9,15 +9,15 @@ import {
 import { decodeS3Key, jobIdOfUploadKey, type UploadRecord } from './upload-notification';
 import {
   ArtifactLayout, BuildJobFailureReason, BuildJobStatus, CONTAINER_BUILDS_DISABLED, CONTAINER_RUNTIME, containerLeaseOwner,
-  UploadLayout, type BuildJobSettings, type ZipLimits,
+  BUILD_WORKER_MAX_RECEIVES, UploadLayout, type BuildJobSettings, type ZipLimits,
 } from '../../lib/build-pipeline/contract';
 
 /**
- * The worker queue's maxReceiveCount (the construct sets it from here). On this receive a
- * build that failed for a reason that is not the archive's fails the job (INTERNAL_ERROR)
+ * The build queue's maxReceiveCount (the contract's, which the construct sets). On this receive
+ * a build that failed for a reason that is not the archive's fails the job (INTERNAL_ERROR)
  * instead of throwing, so the job never stays `building` once its message is in the DLQ.
  */
-export const WORKER_MAX_RECEIVES = 5;
+export const WORKER_MAX_RECEIVES = BUILD_WORKER_MAX_RECEIVES;
 
 /** PutObjects in flight during extraction. */
 export const WRITE_CONCURRENCY = 32;

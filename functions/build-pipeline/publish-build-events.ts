@@ -1,7 +1,7 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { buildEventOf, publishBuildEvents, type PendingEvent } from './publish-build-events-logic';
-import { BuildPipelineHandlers } from '../../lib/build-pipeline/contract';
+import { BUILD_EVENT_PUBLISHED_LOG_MESSAGE, BuildPipelineHandlers } from '../../lib/build-pipeline/contract';
 import { eventBridgeClient } from '../shared/clients/eventbridge';
 import { readConfig } from '../shared/config';
 import { EventBridgeSink } from '../shared/eventbridge-sink';
@@ -49,7 +49,7 @@ export const handler = streamHandler(logger, async (event) => {
     // One line per published event, top-level `eventType`: the construct's BuildsCompleted and
     // BuildsFailed metric filters count these (a re-processed record is counted again).
     const { eventId, eventType, correlationId, payload } = envelope;
-    logger.info('Build event published', { eventType, eventId, correlationId, jobId: payload.jobId, status: payload.status });
+    logger.info(BUILD_EVENT_PUBLISHED_LOG_MESSAGE, { eventType, eventId, correlationId, jobId: payload.jobId, status: payload.status });
   }
   for (const f of report.failed) {
     const correlationId = pending.find((p) => p.sequenceNumber === f.sequenceNumber)?.envelope.correlationId;

@@ -108,7 +108,6 @@ export interface BuildPipelineProps {
   /**
    * How callers of the build API prove who they are: API keys (the default), IAM (SigV4),
    * a Cognito user pool, or your own authorizer (a Lambda authorizer checking JWTs, ...).
-   * A `ProductApiAuthorization` works too.
    * @default ApiAuthorization.apiKey()
    */
   readonly authorization?: ApiAuthorization;

@@ -22,7 +22,8 @@ import { BuildPipelineAlarmThresholds, BuildPipelineProps, ContainerBuildsOption
 import { BuildRestApi } from './build-rest-api';
 import { ContainerBuilds, FINISHED_BUILD_STATUSES } from './container-builds';
 import {
-  BUILD_EVENT_SOURCE, BUILD_JOBS_TABLE_SCHEMA, BuildEvents, BuildPipelineEnv as Env, BuildPipelineHandlers as H, CONTAINER_BUILDS_DISABLED,
+  BUILD_EVENT_PUBLISHED_LOG_MESSAGE, BUILD_EVENT_SOURCE, BUILD_JOBS_TABLE_SCHEMA, BUILD_WORKER_MAX_RECEIVES, BuildEvents,
+  BuildPipelineEnv as Env, BuildPipelineHandlers as H, CONTAINER_BUILDS_DISABLED,
   DEFAULT_BUILD_JOB_SETTINGS, DEFAULT_WEBHOOK_SETTINGS, DEFAULT_ZIP_LIMITS, UploadLayout, ArtifactLayout,
   type BuildEventType, type BuildJobSettings, type WebhookSettings, type ZipLimits,
 } from './contract';
@@ -32,14 +33,6 @@ import {
 } from '../core';
 import { ApiAuthorization } from '../core/api-authorization';
 
-/**
- * Receives of one upload notification before it goes to the build queue's DLQ. The worker
- * fails a job for good (INTERNAL_ERROR) on its last receive, so this must equal the worker's
- * `WORKER_MAX_RECEIVES` (functions/build-pipeline/build-worker-logic.ts); the construct
- * cannot import handler code, so the number is copied here (to move into the contract).
- */
-export const BUILD_QUEUE_MAX_RECEIVES = 5;
-
 /** The jobs table's stream records the publisher sees: job items only (not Idempotency-Key or delivery items), never TTL removals. */
 export const JOB_STREAM_FILTER = {
   eventName: ['INSERT', 'MODIFY'],
@@ -47,11 +40,6 @@ export const JOB_STREAM_FILTER = {
 } as const;
 
 const METRIC_NAMESPACE = 'CdkEventServices/BuildPipeline';
-/**
- * The publisher's log line per published event (publish-build-events.ts), with a top-level
- * `eventType`: the build metrics count these (to move into the contract).
- */
-export const PUBLISHED_LOG_MESSAGE = 'Build event published';
 /** The id of CDK's stack-wide bucket-notifications handler (aws-s3's NotificationsResourceHandler). */
 const BUCKET_NOTIFICATIONS_HANDLER_ID = 'BucketNotificationsHandler050a0587b7544547bf325f094a3db834';
 
@@ -244,7 +232,7 @@ export class BuildPipeline extends Construct {
     const buildQueue = new ReliableQueue(this, 'BuildQueue', {
       ...queueProps,
       consumerTimeout: s.workerTimeout,
-      maxReceiveCount: BUILD_QUEUE_MAX_RECEIVES,
+      maxReceiveCount: BUILD_WORKER_MAX_RECEIVES,
       maxMessageAge: thresholds.buildQueueMaxMessageAge,
     });
     const webhookQueue = new ReliableQueue(this, 'WebhookQueue', {
@@ -406,7 +394,7 @@ export class BuildPipeline extends Construct {
     return iam.Grant.addToPrincipal({
       grantee,
       actions: ['execute-api:Invoke'],
-      resourceArns: methods.flatMap((m) => [this.api.arnForExecuteApi(m, '/v1.0/builds', stage), this.api.arnForExecuteApi(m, '/v1.0/builds/*', stage)]),
+      resourceArns: methods.flatMap((m) => ['/v1.0/builds', '/v1.0/builds/*'].map((path) => this.api.arnForExecuteApi(m, path, stage))),
     });
   }
 
@@ -620,7 +608,7 @@ export class BuildPipeline extends Construct {
       metricNamespace: METRIC_NAMESPACE,
       metricName: `${name}-${Names.uniqueId(this)}`.slice(0, 255),
       filterPattern: logs.FilterPattern.all(
-        logs.FilterPattern.stringValue('$.message', '=', PUBLISHED_LOG_MESSAGE),
+        logs.FilterPattern.stringValue('$.message', '=', BUILD_EVENT_PUBLISHED_LOG_MESSAGE),
         logs.FilterPattern.stringValue('$.eventType', '=', eventType),
       ),
       metricValue: '1',

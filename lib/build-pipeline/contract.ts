@@ -276,6 +276,18 @@ export const BuildPipelineHandlers = {
   },
 } as const;
 
+/**
+ * Receives of one upload notification: the build queue's maxReceiveCount. On the last one
+ * the worker fails the job for good (INTERNAL_ERROR) instead of leaving it `building`.
+ */
+export const BUILD_WORKER_MAX_RECEIVES = 5;
+
+/**
+ * The publisher's log message per published event, with a top-level `eventType`: the
+ * construct's build metrics (completed, failed, failure rate) are metric filters on it.
+ */
+export const BUILD_EVENT_PUBLISHED_LOG_MESSAGE = 'Build event published';
+
 /** Outbound webhook delivery settings; construct props with these defaults. */
 export interface WebhookSettings {
   /** Attempts per event before the message goes to the delivery DLQ (the queue's maxReceiveCount). */
@@ -375,12 +387,22 @@ export const DeliveryLogLayout = {
 } as const;
 export const DELIVERY_LOG_MAX_ATTEMPTS = 20;
 
+/** One delivery attempt in a job's delivery log. */
+export interface DeliveryAttempt {
+  readonly at: string;
+  /** 0 when no response came (timeout, refused connection, blocked). */
+  readonly statusCode: number;
+  readonly outcome: string;
+  readonly durationMs: number;
+  readonly error?: string;
+}
+
 /** One delivery item as GET /v1.0/builds/{jobId}/deliveries returns it. */
 export interface DeliveryLogEntry {
   readonly eventId: string;
   readonly eventType: string;
   /** `delivered`, `retrying`, `gone` (410: delivery stopped), `rejected` (other 4xx), `blocked` (SSRF guard), `exhausted`. */
   readonly state: 'delivered' | 'retrying' | 'gone' | 'rejected' | 'blocked' | 'exhausted' | 'skipped';
-  readonly attempts: ReadonlyArray<{ readonly at: string; readonly statusCode: number; readonly outcome: string; readonly durationMs: number; readonly error?: string }>;
+  readonly attempts: ReadonlyArray<DeliveryAttempt>;
   readonly updatedAt: string;
 }

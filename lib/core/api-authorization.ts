@@ -27,10 +27,8 @@ export interface ApiAuthorizerOptions {
 
 /**
  * How callers of a library REST API (BuildPipeline's, ProductApi's) prove who they are.
- * API keys stay available for usage plans (`apiKeys`) whatever is chosen.
- *
- * An `ApiAuthorization` has the same shape as ProductApi's `ProductApiAuthorization`, so
- * either can be passed to either construct.
+ * API keys stay available for usage plans (`apiKeys`) whatever is chosen. ProductApi records
+ * the caller's identity this chooses in every change event and audit object.
  */
 export abstract class ApiAuthorization {
   /**

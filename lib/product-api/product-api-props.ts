@@ -3,7 +3,7 @@ import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
-import type { ProductApiAuthorization } from './authorization';
+import type { ApiAuthorization } from '../core/api-authorization';
 
 /** Thresholds of the alarms a {@link ProductApi} creates; each default is today's value. */
 export interface ProductApiAlarmThresholds {
@@ -35,9 +35,9 @@ export interface ProductApiProps {
    * How callers prove who they are: API keys (the default), IAM (SigV4), a Cognito user
    * pool, or your own authorizer. The caller's identity goes into every change event and
    * audit object.
-   * @default ProductApiAuthorization.apiKey()
+   * @default ApiAuthorization.apiKey()
    */
-  readonly authorization?: ProductApiAuthorization;
+  readonly authorization?: ApiAuthorization;
   /**
    * One API key per named client (e.g. `['mobile', 'partner']`): each gets a key, its value
    * in a secret of its own (`apiKeySecrets[name]`), all on the usage plan, and every method

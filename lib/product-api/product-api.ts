@@ -18,7 +18,6 @@ import {
   createIdempotencyTable, createServiceKey, HandlerContract, nagArn, propError, ReliableQueue, resolveAlarmTopic, ServiceFunction,
 } from '../core';
 import { createAuditBucket } from './audit-bucket';
-import { ProductApiAuthorization } from './authorization';
 import {
   CallerIdentitySource, CHANGE_FANOUT_DEFINITION as FANOUT, PRODUCTS_TABLE_SCHEMA, ProductApiEnv as Env, ProductApiHandlers, ProductEvents,
   type ProductEventType,
@@ -26,6 +25,7 @@ import {
 import { ProductApiProps } from './product-api-props';
 import { DEFAULT_API_KEY_CLIENT, ProductRestApi } from './product-rest-api';
 import { createProductsTable } from './product-tables';
+import { ApiAuthorization } from '../core/api-authorization';
 
 /**
  * A product catalogue service: a REST API at `/v1.0/products` that reads straight from
@@ -92,7 +92,7 @@ export class ProductApi extends Construct {
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const logRetention = props.logRetention ?? logs.RetentionDays.THREE_MONTHS;
     const consumerTimeout = props.consumerTimeout ?? Duration.seconds(30);
-    const authorization = props.authorization ?? ProductApiAuthorization.apiKey();
+    const authorization = props.authorization ?? ApiAuthorization.apiKey();
     const thresholds = props.alarmThresholds ?? {};
     checkNumber(this, 'alarmThresholds.functionErrorRatePercent', thresholds.functionErrorRatePercent, 0, 100);
     checkNumber(this, 'alarmThresholds.api5xxRatePercent', thresholds.api5xxRatePercent, 0, 100);
@@ -279,7 +279,7 @@ export class ProductApi extends Construct {
 
   /**
    * Lets `grantee` call the API (`execute-api:Invoke`), all methods or only the GETs; what
-   * {@link ProductApiAuthorization.iam} callers need. An API key is still required when
+   * {@link ApiAuthorization.iam} callers need. An API key is still required when
    * `apiKeys` are configured.
    */
   public grantInvoke(grantee: iam.IGrantable, options: { readOnly?: boolean } = {}): iam.Grant {

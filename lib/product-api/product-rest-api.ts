@@ -4,9 +4,9 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { ProductApiAuthorization } from './authorization';
 import { CallerIdentitySource } from './contract';
 import { PRODUCT_BODY_SCHEMA } from './product-body-model';
+import type { ApiAuthorization } from '../core/api-authorization';
 import { acknowledgeFindings } from '../core/nag';
 import { propError } from '../core/prop-checks';
 import { createServiceRestApi, problemTemplate } from '../core/service-rest-api';
@@ -20,7 +20,7 @@ export interface ProductRestApiProps {
   readonly quota: apigw.QuotaSettings;
   readonly logRetention: logs.RetentionDays;
   readonly logEncryptionKey?: kms.IKey;
-  readonly authorization: ProductApiAuthorization;
+  readonly authorization: ApiAuthorization;
   /** One API key per named client; empty: methods need no key. */
   readonly apiKeys: readonly string[];
 }
@@ -108,20 +108,20 @@ export class ProductRestApi extends Construct {
         'managed rule groups) are the user\'s policy. Associate yours with `api.deploymentStage` (README).',
     };
     if (identitySource === CallerIdentitySource.API_KEY) {
-      findings['AwsSolutions-APIG4'] = 'Authorization is `ProductApiAuthorization.apiKey()`, chosen by the user (the default, kept ' +
+      findings['AwsSolutions-APIG4'] = 'Authorization is `ApiAuthorization.apiKey()`, chosen by the user (the default, kept ' +
         'for compatibility): an API key identifies a usage-plan client, it does not authenticate a caller. README says so and ' +
         'offers IAM, Cognito and custom authorizers (`authorization`).';
     }
     if (identitySource !== CallerIdentitySource.COGNITO) {
       findings['AwsSolutions-COG4'] = `Callers are identified by ${identitySource === CallerIdentitySource.API_KEY ? 'API keys' :
         identitySource === CallerIdentitySource.IAM ? 'IAM (SigV4)' : 'the user\'s own authorizer'}, as chosen in \`authorization\`; ` +
-        'a Cognito user pool is one of the options (`ProductApiAuthorization.cognito`).';
+        'a Cognito user pool is one of the options (`ApiAuthorization.cognito`).';
     }
     acknowledgeFindings(this.api, findings);
   }
 }
 
-function checkClientNames(scope: Construct, authorization: ProductApiAuthorization, clients: readonly string[]): void {
+function checkClientNames(scope: Construct, authorization: ApiAuthorization, clients: readonly string[]): void {
   if (authorization.identitySource === CallerIdentitySource.API_KEY && clients.length === 0) {
     throw propError(scope, 'apiKeys', 'API-key authorization needs at least one client key; pass names, e.g. [\'mobile\', \'partner\'], or choose another `authorization`');
   }

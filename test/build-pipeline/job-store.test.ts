@@ -1,10 +1,10 @@
+import { jobsTable } from './jobs-table';
 import {
   completeBuild, createJob, expireUpload, failBuild, getJob, handOffLease, IdempotencyKeyReusedError, listJobs, markQueued, startBuild,
   type BuildArtifact, type TransitionResult,
 } from '../../functions/build-pipeline/job-store';
 import { ValidationError } from '../../functions/shared/errors';
 import { BuildEvents, DEFAULT_BUILD_JOB_SETTINGS } from '../../lib/build-pipeline/contract';
-import { jobsTable } from './jobs-table';
 import { uniqueName } from '../harness/local-aws';
 
 const ARTIFACT: BuildArtifact = {
