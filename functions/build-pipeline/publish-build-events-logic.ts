@@ -9,7 +9,6 @@ import {
 } from '../../lib/build-pipeline/contract';
 import { deterministicUuid } from '../shared/deterministic-id';
 import type { EventEnvelope } from '../shared/envelope';
-import type { EventSink } from '../shared/event-sink';
 
 export type BuildEventEnvelope = EventEnvelope<BuildEventPayload>;
 
@@ -87,46 +86,3 @@ export function buildEventOf(change: JobChange): BuildEventEnvelope | undefined 
 }
 
 /** One event to publish, with the stream sequence number to report if it cannot be. */
-export interface PendingEvent {
-  readonly sequenceNumber: string;
-  readonly envelope: BuildEventEnvelope;
-}
-
-export interface PublishOptions {
-  readonly sink: EventSink;
-  /** Attempts inside one invocation before the record is handed back to Lambda's retry. */
-  readonly maxAttempts?: number;
-  readonly baseDelayMs?: number;
-  readonly sleep?: (ms: number) => Promise<void>;
-}
-
-export interface PublishReport {
-  readonly published: number;
-  /** Events the sink still refused after every attempt, in stream order, with the last reason. */
-  readonly failed: ReadonlyArray<{ readonly sequenceNumber: string; readonly eventId: string; readonly reason: string }>;
-}
-
-const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/**
- * Sends every event; only entries the sink refused are sent again (exponential backoff, full
- * jitter), so an accepted entry is not duplicated by this loop. (PaymentOutbox's publisher
- * does the same; a context may not import another's files, so the loop lives here too.)
- */
-export async function publishBuildEvents(events: ReadonlyArray<PendingEvent>, options: PublishOptions): Promise<PublishReport> {
-  const maxAttempts = options.maxAttempts ?? 3;
-  const baseDelayMs = options.baseDelayMs ?? 100;
-  const sleep = options.sleep ?? defaultSleep;
-  let pending = events.map((e) => e.envelope);
-  let reasons = new Map<string, string>();
-  for (let attempt = 1; pending.length > 0 && attempt <= maxAttempts; attempt++) {
-    if (attempt > 1) await sleep(Math.random() * baseDelayMs * 2 ** (attempt - 1));
-    const { failed } = await options.sink.publish(pending);
-    reasons = new Map(failed.map((f) => [f.eventId, `${options.sink.name}: ${f.reason}`]));
-    pending = pending.filter((e) => reasons.has(e.eventId));
-  }
-  const failed = events
-    .filter((e) => reasons.has(e.envelope.eventId) && pending.some((p) => p.eventId === e.envelope.eventId))
-    .map((e) => ({ sequenceNumber: e.sequenceNumber, eventId: e.envelope.eventId, reason: reasons.get(e.envelope.eventId)! }));
-  return { published: events.length - failed.length, failed };
-}

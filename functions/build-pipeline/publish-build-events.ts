@@ -1,12 +1,13 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { buildEventOf, publishBuildEvents, type PendingEvent } from './publish-build-events-logic';
+import { buildEventOf, type BuildEventEnvelope } from './publish-build-events-logic';
 import { BUILD_EVENT_PUBLISHED_LOG_MESSAGE, BuildPipelineHandlers } from '../../lib/build-pipeline/contract';
 import { eventBridgeClient } from '../shared/clients/eventbridge';
 import { readConfig } from '../shared/config';
 import { EventBridgeSink } from '../shared/eventbridge-sink';
 import { streamHandler } from '../shared/invocation-handler';
 import { createLogger } from '../shared/logger';
+import { publishToSinks, type SequencedEvent } from '../shared/publish-to-sinks';
 
 const contract = BuildPipelineHandlers.publishEvents;
 const config = readConfig(contract.environment);
@@ -25,7 +26,7 @@ const image = (i: unknown) => (i ? unmarshall(i as Record<string, AttributeValue
  * they dedupe on `eventId`, which is derived from (jobId, status) and never changes.
  */
 export const handler = streamHandler(logger, async (event) => {
-  const pending: PendingEvent[] = [];
+  const pending: SequencedEvent<BuildEventEnvelope['payload']>[] = [];
   let firstFailure: string | undefined;
   for (const record of event.Records) {
     const sequenceNumber = record.dynamodb?.SequenceNumber ?? '';
@@ -42,7 +43,7 @@ export const handler = streamHandler(logger, async (event) => {
       break; // nothing after it may jump ahead of it
     }
   }
-  const report = await publishBuildEvents(pending, { sink });
+  const report = await publishToSinks(pending, { sinks: [sink] });
   const refused = new Set(report.failed.map((f) => f.eventId));
   for (const { envelope } of pending) {
     if (refused.has(envelope.eventId)) continue;

@@ -2,7 +2,6 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import * as z from 'zod/mini';
-import { publishOutbox, type OutboxRecord } from './publish-outbox-logic';
 import { OUTBOX_RECORD_TYPE, PaymentOutboxHandlers } from '../../lib/payment-outbox/contract';
 import { eventBridgeClient } from '../shared/clients/eventbridge';
 import { readConfig } from '../shared/config';
@@ -10,6 +9,7 @@ import { envelopeSchema } from '../shared/envelope';
 import { EventBridgeSink } from '../shared/eventbridge-sink';
 import { streamHandler } from '../shared/invocation-handler';
 import { createLogger } from '../shared/logger';
+import { publishToSinks, type SequencedEvent } from '../shared/publish-to-sinks';
 import { validate } from '../shared/validation';
 
 const contract = PaymentOutboxHandlers.publisher;
@@ -23,10 +23,10 @@ const isOutboxInsert = (record: DynamoDBRecord) =>
   record.eventName === 'INSERT' && record.dynamodb?.NewImage?.recordType?.S === OUTBOX_RECORD_TYPE;
 
 /** The envelope of an outbox record, or a reason it cannot be published. */
-function readOutboxRecord(record: DynamoDBRecord): OutboxRecord | { readonly invalid: string } {
+function readOutboxRecord(record: DynamoDBRecord): SequencedEvent | { readonly invalid: string } {
   try {
     const item = unmarshall(record.dynamodb!.NewImage as Record<string, AttributeValue>);
-    return { sequenceNumber: record.dynamodb!.SequenceNumber!, envelope: validate(outboxEnvelope, item.envelope, 'outbox envelope') as OutboxRecord['envelope'] };
+    return { sequenceNumber: record.dynamodb!.SequenceNumber!, envelope: validate(outboxEnvelope, item.envelope, 'outbox envelope') as SequencedEvent['envelope'] };
   } catch (error) {
     return { invalid: (error as Error).message };
   }
@@ -40,7 +40,7 @@ function readOutboxRecord(record: DynamoDBRecord): OutboxRecord | { readonly inv
  * retries, bisection isolates a poison record and the on-failure destination receives it.
  */
 export const handler = streamHandler(logger, async (event) => {
-  const records: OutboxRecord[] = [];
+  const records: SequencedEvent[] = [];
   let firstFailure: string | undefined;
   for (const record of event.Records) {
     if (!isOutboxInsert(record)) {
@@ -56,7 +56,7 @@ export const handler = streamHandler(logger, async (event) => {
     }
     records.push(read);
   }
-  const report = await publishOutbox(records, { sinks });
+  const report = await publishToSinks(records, { sinks });
   for (const f of report.failed) {
     const correlationId = records.find((r) => r.sequenceNumber === f.sequenceNumber)?.envelope.correlationId;
     logger.error('Event not published after retries', { ...f, correlationId });

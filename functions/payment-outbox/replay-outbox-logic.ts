@@ -1,11 +1,11 @@
 import { QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod/mini';
 import { OUTBOX_POSITION } from './payment-items';
-import { publishOutbox } from './publish-outbox-logic';
 import { PAYMENTS_TABLE_SCHEMA } from '../../lib/payment-outbox/contract';
 import type { EventEnvelope } from '../shared/envelope';
 import { ValidationError } from '../shared/errors';
 import type { EventSink } from '../shared/event-sink';
+import { publishToSinks } from '../shared/publish-to-sinks';
 import { validate } from '../shared/validation';
 
 /** Longest window one request may replay (the outbox itself keeps 7 days by default). */
@@ -106,7 +106,7 @@ export async function replayOutbox(request: { from: string; to: string; resumeAf
       }));
       const items = page.Items ?? [];
       const records = items.map((i) => ({ sequenceNumber: i.OUTBOX_AT as string, envelope: i.envelope as EventEnvelope<unknown> }));
-      const report = await publishOutbox(records, { sinks: services.sinks });
+      const report = await publishToSinks(records, { sinks: services.sinks });
       replayed += report.published;
       failed.push(...report.failed.map((f) => f.eventId));
       if (items.length > 0) position = items[items.length - 1].OUTBOX_AT as string;

@@ -5,6 +5,7 @@ import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import * as yauzl from 'yauzl';
 import { jobsTable, type JobsTable } from './jobs-table';
+import { s3ObjectCreatedNotification } from './s3-notification';
 import { craftZip, yazlZip, type YazlFile } from './zip-corpus';
 import { WORKER_MAX_RECEIVES } from '../../functions/build-pipeline/build-worker-logic';
 import { createJob, getJob, markQueued, startBuild, type BuildJob, type JobStoreServices } from '../../functions/build-pipeline/job-store';
@@ -26,8 +27,6 @@ const PROJECT = 'container-builds';
 const START_BUILD = 'CodeBuild_20161006.StartBuild';
 const MiB = 1024 * 1024;
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-/** As S3 writes keys into notifications: URL-encoded, spaces as `+`. */
-const s3EncodeKey = (key: string) => encodeURIComponent(key).replace(/%2F/g, '/').replace(/%20/g, '+');
 
 describe('build worker (real bundle; fauxqs S3 + SQS, DynamoDB Local, a local CodeBuild endpoint)', () => {
   let t: JobsTable;
@@ -80,24 +79,8 @@ describe('build worker (real bundle; fauxqs S3 + SQS, DynamoDB Local, a local Co
     return body.length;
   };
   /** The body S3 sends to the queue for one upload. */
-  const notification = (key: string, size: number, bucket = uploads, eventName = 'ObjectCreated:Post') => JSON.stringify({
-    Records: [{
-      eventVersion: '2.1',
-      eventSource: 'aws:s3',
-      awsRegion: 'us-east-1',
-      eventTime: new Date().toISOString(),
-      eventName,
-      userIdentity: { principalId: 'AWS:AIDAEXAMPLE' },
-      requestParameters: { sourceIPAddress: '127.0.0.1' },
-      responseElements: { 'x-amz-request-id': 'C3D13FE58DE4C810', 'x-amz-id-2': 'FMyUVURIY8/IgAtTv8xRjskZQpcIZ9KG4V5Wp6S7S/JRWeUWerMUE5JgHvANOjpD' },
-      s3: {
-        s3SchemaVersion: '1.0',
-        configurationId: 'build-uploads',
-        bucket: { name: bucket, ownerIdentity: { principalId: 'A3NL1KOZZKExample' }, arn: `arn:aws:s3:::${bucket}` },
-        object: { key: s3EncodeKey(key), size, eTag: 'd41d8cd98f00b204e9800998ecf8427e', sequencer: '0055AED6DCD90281E5' },
-      },
-    }],
-  });
+  const notification = (key: string, size: number, bucket = uploads, eventName = 'ObjectCreated:Post') =>
+    s3ObjectCreatedNotification(bucket, key, size, eventName);
   /** Through the real queue: sent, received (with its receive count), handed to the handler as Lambda would. */
   const deliver = async (body: string, fn: Handler = handler) => {
     await t.clients.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body }));

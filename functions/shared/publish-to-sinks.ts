@@ -1,10 +1,13 @@
-import type { EventEnvelope } from '../shared/envelope';
-import type { EventSink } from '../shared/event-sink';
+import type { EventEnvelope } from './envelope';
+import type { EventSink } from './event-sink';
 
-/** One outbox record from the stream, in stream order. */
-export interface OutboxRecord {
+/**
+ * One event to publish, with the stream sequence number of the record it came from (stream
+ * publishers report the earliest unpublished record as their batch item failure).
+ */
+export interface SequencedEvent<P = unknown> {
   readonly sequenceNumber: string;
-  readonly envelope: EventEnvelope<unknown>;
+  readonly envelope: EventEnvelope<P>;
 }
 
 export interface PublishOptions {
@@ -26,9 +29,10 @@ const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
 /**
  * Publishes every record to every sink; only the entries a sink refused are sent to it
  * again (exponential backoff, full jitter). An event counts as published only when every
- * sink took it: a refused one is reported, never counted.
+ * sink took it: a refused one is reported, never counted. PaymentOutbox's outbox publisher
+ * and replay and BuildPipeline's event publisher share it.
  */
-export async function publishOutbox(records: ReadonlyArray<OutboxRecord>, options: PublishOptions): Promise<PublishReport> {
+export async function publishToSinks(records: ReadonlyArray<SequencedEvent>, options: PublishOptions): Promise<PublishReport> {
   const maxAttempts = options.maxAttempts ?? 3;
   const baseDelayMs = options.baseDelayMs ?? 100;
   const sleep = options.sleep ?? defaultSleep;

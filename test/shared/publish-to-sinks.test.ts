@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { publishOutbox } from '../../functions/payment-outbox/publish-outbox-logic';
 import { createEvent } from '../../functions/shared/envelope';
 import type { EventSink } from '../../functions/shared/event-sink';
+import { publishToSinks } from '../../functions/shared/publish-to-sinks';
 
 /** A second sink (the Kafka sink of a later issue) as the EventSink contract sees it. */
 function recordingSink(name: string, refuse: (eventId: string, attempt: number) => boolean): EventSink & { taken: string[]; attempts: number } {
@@ -25,12 +25,12 @@ const records = Array.from({ length: 3 }, (_, i) => ({
 }));
 const noSleep = async () => undefined;
 
-describe('publishOutbox with several sinks', () => {
+describe('publishToSinks with several sinks', () => {
   test('an event is published only when every sink took it; the refusing sink names the reason', async () => {
     const stuck = records[1].envelope.eventId;
     const eventBridge = recordingSink('eventbridge', () => false);
     const kafka = recordingSink('kafka', (id) => id === stuck);
-    const report = await publishOutbox(records, { sinks: [eventBridge, kafka], sleep: noSleep });
+    const report = await publishToSinks(records, { sinks: [eventBridge, kafka], sleep: noSleep });
     expect(report).toEqual({ published: 2, failed: [{ sequenceNumber: '101', eventId: stuck, reason: 'kafka: refused' }] });
     expect(eventBridge.taken).toHaveLength(3);
   });
@@ -38,7 +38,7 @@ describe('publishOutbox with several sinks', () => {
   test('only refused events are sent again, up to maxAttempts', async () => {
     const flaky = records[0].envelope.eventId;
     const sink = recordingSink('eventbridge', (id, attempt) => id === flaky && attempt < 3);
-    const report = await publishOutbox(records, { sinks: [sink], maxAttempts: 3, sleep: noSleep });
+    const report = await publishToSinks(records, { sinks: [sink], maxAttempts: 3, sleep: noSleep });
     expect(report.failed).toEqual([]);
     expect(sink.attempts).toBe(3);
     expect(sink.taken.filter((id) => id === flaky)).toHaveLength(1);
