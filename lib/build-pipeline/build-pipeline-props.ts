@@ -72,11 +72,6 @@ export interface BuildWebhookOptions {
    */
   readonly timeout?: Duration;
   /**
-   * Allow `http://` receivers (tests and private setups only; the address checks still apply).
-   * @default false
-   */
-  readonly allowHttp?: boolean;
-  /**
    * After a rotation of the signing secret, the previous secret keeps signing (a second
    * signature) this long, so receivers can switch without a failed delivery. Up to 30 days.
    * @default Duration.hours(24)

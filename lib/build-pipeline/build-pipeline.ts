@@ -479,7 +479,8 @@ export class BuildPipeline extends Construct {
       baseDelayMs: ms(w.baseDelay, DEFAULT_WEBHOOK_SETTINGS.baseDelayMs),
       maxDelayMs: ms(w.maxDelay, DEFAULT_WEBHOOK_SETTINGS.maxDelayMs),
       timeoutMs: ms(w.timeout, DEFAULT_WEBHOOK_SETTINGS.timeoutMs),
-      allowHttp: w.allowHttp ?? DEFAULT_WEBHOOK_SETTINGS.allowHttp,
+      // https only: the create API refuses other webhook URLs, so a switch here could only mislead.
+      allowHttp: false,
       rotationOverlapSeconds: seconds(w.rotationOverlap, DEFAULT_WEBHOOK_SETTINGS.rotationOverlapSeconds),
     };
     if (webhookSettings.maxDelayMs < webhookSettings.baseDelayMs) {

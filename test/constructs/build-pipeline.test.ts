@@ -182,7 +182,6 @@ describe('BuildPipeline', () => {
         baseDelay: Duration.seconds(2),
         maxDelay: Duration.minutes(10),
         timeout: Duration.seconds(5),
-        allowHttp: true,
         rotationOverlap: Duration.hours(2),
       },
     }).template;
@@ -193,7 +192,7 @@ describe('BuildPipeline', () => {
       ...DEFAULT_BUILD_JOB_SETTINGS, uploadWindowSeconds: 1800, jobRetentionSeconds: 7 * 86_400, idempotencyKeySeconds: 3600,
     });
     expect(JSON.parse(envOf(custom, H.deliverWebhooks.serviceName).BUILD_WEBHOOK_SETTINGS as string)).toEqual({
-      maxAttempts: 4, baseDelayMs: 2000, maxDelayMs: 600_000, timeoutMs: 5000, allowHttp: true, rotationOverlapSeconds: 7200,
+      maxAttempts: 4, baseDelayMs: 2000, maxDelayMs: 600_000, timeoutMs: 5000, allowHttp: false, rotationOverlapSeconds: 7200,
     });
   });
 
