@@ -32,6 +32,7 @@ import {
   createServiceKey, type HandlerContract, inBothRegulatoryPacks, nagArn, notify, propError, ReliableQueue, resolveAlarmTopic, ServiceFunction,
 } from '../core';
 import { ApiAuthorization } from '../core/api-authorization';
+import { RuleQueueTarget } from '../core/rule-queue-target';
 
 /** The jobs table's stream records the publisher sees: job items only (not Idempotency-Key or delivery items), never TTL removals. */
 export const JOB_STREAM_FILTER = {
@@ -727,32 +728,5 @@ class SendOnlyQueueDestination implements lambda.IEventSourceDlq {
     iam.Grant.addToPrincipal({ grantee: targetHandler, actions: ['sqs:SendMessage'], resourceArns: [this.queue.queueArn] });
     this.key.grant(targetHandler, 'kms:GenerateDataKey', 'kms:Decrypt');
     return { destination: this.queue.queueArn };
-  }
-}
-
-/**
- * A rule → queue target whose queue and DLQ policies let EventBridge send for this one rule
- * only (aws:SourceArn), with delivery retried for 24 h and then kept in the DLQ (alarmed).
- */
-class RuleQueueTarget implements events.IRuleTarget {
-  constructor(private readonly target: ReliableQueue) {}
-
-  bind(rule: events.IRule): events.RuleTargetConfig {
-    const { queue, deadLetterQueue } = this.target;
-    for (const q of [queue, deadLetterQueue]) {
-      q.addToResourcePolicy(new iam.PolicyStatement({
-        sid: `AllowEventBridgeRule${q === queue ? '' : 'DeadLetters'}${Names.nodeUniqueId(rule.node)}`,
-        principals: [new iam.ServicePrincipal('events.amazonaws.com')],
-        actions: ['sqs:SendMessage'],
-        resources: [q.queueArn],
-        conditions: { ArnEquals: { 'aws:SourceArn': rule.ruleArn } },
-      }));
-    }
-    return {
-      arn: queue.queueArn,
-      targetResource: queue,
-      retryPolicy: { maximumRetryAttempts: 185 },
-      deadLetterConfig: { arn: deadLetterQueue.queueArn },
-    };
   }
 }
