@@ -5,6 +5,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct, IConstruct } from 'constructs';
 import { ArtifactLayout, UploadLayout } from './contract';
+import { createAccessLogsBucket } from '../core/access-logs-bucket';
 import { acknowledgeFindings, inBothRegulatoryPacks } from '../core/nag';
 
 export interface BuildBuckets {
@@ -19,19 +20,7 @@ export interface BuildBuckets {
  * TLS only, never public, server access logs to a log bucket of their own.
  */
 export function createBuildBuckets(scope: Construct, key: kms.IKey, removalPolicy: RemovalPolicy, artifactRetention: Duration): BuildBuckets {
-  const accessLogs = new s3.Bucket(scope, 'AccessLogsBucket', {
-    encryption: s3.BucketEncryption.S3_MANAGED,
-    enforceSSL: true,
-    blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-    objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
-    versioned: true,
-    lifecycleRules: [{ expiration: Duration.days(365), noncurrentVersionExpiration: Duration.days(90) }],
-    removalPolicy,
-  });
-  acknowledgeFindings(accessLogs, {
-    ...inBothRegulatoryPacks('S3DefaultEncryptionKMS', 'S3 server access log delivery supports SSE-S3 only on its target bucket, not ' +
-      'SSE-KMS; the logs are encrypted at rest with S3-managed keys.'),
-  });
+  const accessLogs = createAccessLogsBucket(scope, 'AccessLogsBucket', removalPolicy);
   const common = {
     encryption: s3.BucketEncryption.KMS,
     encryptionKey: key,

@@ -2,6 +2,7 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { createAccessLogsBucket } from '../core/access-logs-bucket';
 import { acknowledgeFindings, inBothRegulatoryPacks } from '../core/nag';
 
 /**
@@ -14,20 +15,7 @@ export function createAuditBucket(
   removalPolicy: RemovalPolicy,
   archiveAfter: Duration,
 ): s3.Bucket {
-  const accessLogs = new s3.Bucket(scope, 'AuditAccessLogsBucket', {
-    encryption: s3.BucketEncryption.S3_MANAGED,
-    enforceSSL: true,
-    blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-    objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
-    // Versioned, so a deleted or overwritten log stays recoverable for 90 days.
-    versioned: true,
-    lifecycleRules: [{ expiration: Duration.days(365), noncurrentVersionExpiration: Duration.days(90) }],
-    removalPolicy,
-  });
-  acknowledgeFindings(accessLogs, {
-    ...inBothRegulatoryPacks('S3DefaultEncryptionKMS', 'S3 server access log delivery supports SSE-S3 only on its target bucket, not SSE-KMS; ' +
-      'the logs are encrypted at rest with S3-managed keys.'),
-  });
+  const accessLogs = createAccessLogsBucket(scope, 'AuditAccessLogsBucket', removalPolicy);
   const bucket = new s3.Bucket(scope, 'AuditBucket', {
     versioned: true,
     encryption: s3.BucketEncryption.KMS,
