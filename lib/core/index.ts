@@ -7,3 +7,4 @@ export * from './nag';
 export * from './prop-checks';
 export * from './service-rest-api';
 export * from './tables';
+export * from './keyed-rest-api';
