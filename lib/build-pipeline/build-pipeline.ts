@@ -1,4 +1,4 @@
-import { Duration, Names, RemovalPolicy, Size, Stack } from 'aws-cdk-lib';
+import { Duration, Names, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as codebuild from 'aws-cdk-lib/aws-codebuild';
@@ -18,18 +18,17 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { createBuildBuckets, ScopedQueueDestination } from './build-buckets';
 import { createBuildJobsTable } from './build-jobs-table';
-import { BuildPipelineAlarmThresholds, BuildPipelineProps, ContainerBuildsOptions } from './build-pipeline-props';
+import { BuildPipelineProps } from './build-pipeline-props';
 import { BuildRestApi } from './build-rest-api';
+import { resolveAlarmThresholds, resolveBuildSettings } from './build-settings';
 import { ContainerBuilds, FINISHED_BUILD_STATUSES } from './container-builds';
 import {
   BUILD_EVENT_PUBLISHED_LOG_MESSAGE, BUILD_EVENT_SOURCE, BUILD_JOBS_TABLE_SCHEMA, BUILD_WORKER_MAX_RECEIVES, BuildEvents,
-  BuildPipelineEnv as Env, BuildPipelineHandlers as H, CONTAINER_BUILDS_DISABLED,
-  DEFAULT_BUILD_JOB_SETTINGS, DEFAULT_WEBHOOK_SETTINGS, DEFAULT_ZIP_LIMITS, UploadLayout, ArtifactLayout,
-  type BuildEventType, type BuildJobSettings, type WebhookSettings, type ZipLimits,
+  BuildPipelineEnv as Env, BuildPipelineHandlers as H, CONTAINER_BUILDS_DISABLED, UploadLayout, ArtifactLayout, type BuildEventType,
 } from './contract';
 import {
-  acknowledgeFindings, addApi5xxAlarm, addDeadLetterQueueAlarm, addFunctionAlarms, checkDuration, checkInteger, checkNumber,
-  createServiceKey, type HandlerContract, inBothRegulatoryPacks, nagArn, notify, propError, ReliableQueue, resolveAlarmTopic, ServiceFunction,
+  acknowledgeFindings, addApi5xxAlarm, addDeadLetterQueueAlarm, addFunctionAlarms, createServiceKey, type HandlerContract,
+  inBothRegulatoryPacks, nagArn, notify, ReliableQueue, resolveAlarmTopic, ServiceFunction,
 } from '../core';
 import { ApiAuthorization } from '../core/api-authorization';
 import { RuleQueueTarget } from '../core/rule-queue-target';
@@ -122,8 +121,8 @@ export class BuildPipeline extends Construct {
     super(scope, id);
     // A rule → queue target's policy names the rule, whatever the user's cdk.json says.
     this.node.setContext('@aws-cdk/aws-events:eventsTargetQueueSameAccount', true);
-    const s = this.checkedSettings(props);
-    const thresholds = this.checkedThresholds(props.alarmThresholds ?? {});
+    const s = resolveBuildSettings(this, props);
+    const thresholds = resolveAlarmThresholds(this, props.alarmThresholds ?? {});
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const logRetention = props.logRetention ?? logs.RetentionDays.THREE_MONTHS;
     const logEncryptionKey = props.logEncryptionKey;
@@ -415,115 +414,6 @@ export class BuildPipeline extends Construct {
     return this.buildsFinished.failed.with({ ...props });
   }
 
-  private checkedSettings(props: BuildPipelineProps) {
-    const w = props.webhook ?? {};
-    const seconds = (d: Duration | undefined, fallback: number) => (d ? d.toSeconds() : fallback);
-    const ms = (d: Duration | undefined, fallback: number) => (d ? d.toMilliseconds() : fallback);
-    const bytes = (sz: Size | undefined, fallback: number) => (sz ? sz.toBytes() : fallback);
-    checkDuration(this, 'uploadWindow', props.uploadWindow, Duration.minutes(1), Duration.days(7));
-    checkDuration(this, 'jobRetention', props.jobRetention, Duration.days(1), Duration.days(3650));
-    checkDuration(this, 'artifactRetention', props.artifactRetention, Duration.days(1), Duration.days(3650));
-    checkDuration(this, 'idempotencyKeyWindow', props.idempotencyKeyWindow, Duration.minutes(1), Duration.days(365));
-    checkDuration(this, 'archiveRetention', props.archiveRetention, Duration.days(1), Duration.days(3650));
-    checkDuration(this, 'webhookSecretRotation', props.webhookSecretRotation, Duration.hours(4), Duration.days(1000));
-    checkDuration(this, 'workerTimeout', props.workerTimeout, Duration.minutes(1), Duration.minutes(15));
-    checkInteger(this, 'workerMemorySize', props.workerMemorySize, 128, 10_240);
-    checkInteger(this, 'maxEntries', props.maxEntries, 1, 1_000_000);
-    checkNumber(this, 'maxCompressionRatio', props.maxCompressionRatio, 1, 1_000_000);
-    checkInteger(this, 'webhook.maxAttempts', w.maxAttempts, 1, 100);
-    checkDuration(this, 'webhook.baseDelay', w.baseDelay, Duration.seconds(1), Duration.hours(12));
-    checkDuration(this, 'webhook.maxDelay', w.maxDelay, Duration.seconds(1), Duration.hours(12));
-    checkDuration(this, 'webhook.timeout', w.timeout, Duration.seconds(1), Duration.minutes(5));
-    checkDuration(this, 'webhook.rotationOverlap', w.rotationOverlap, Duration.seconds(0), Duration.days(30));
-    const sizeInRange = (name: string, sz: Size | undefined, max: number) => {
-      if (sz === undefined || sz.isUnresolved()) return;
-      const b = sz.toBytes();
-      if (!Number.isInteger(b) || b < 1 || b > max) throw propError(this, name, `must be from 1 byte to ${max} bytes, got ${b}`);
-    };
-    sizeInRange('maxUploadSize', props.maxUploadSize, 5 * 1024 ** 3);
-    sizeInRange('maxUncompressedSize', props.maxUncompressedSize, Number.MAX_SAFE_INTEGER);
-
-    const zipLimits: ZipLimits = {
-      ...DEFAULT_ZIP_LIMITS,
-      maxUploadBytes: bytes(props.maxUploadSize, DEFAULT_ZIP_LIMITS.maxUploadBytes),
-      maxEntries: props.maxEntries ?? DEFAULT_ZIP_LIMITS.maxEntries,
-      maxTotalUncompressedBytes: bytes(props.maxUncompressedSize, DEFAULT_ZIP_LIMITS.maxTotalUncompressedBytes),
-      maxCompressionRatio: props.maxCompressionRatio ?? DEFAULT_ZIP_LIMITS.maxCompressionRatio,
-    };
-    if (zipLimits.maxTotalUncompressedBytes < zipLimits.maxUploadBytes) {
-      throw propError(this, 'maxUncompressedSize', `must not be below maxUploadSize (${zipLimits.maxUploadBytes} bytes), got ${zipLimits.maxTotalUncompressedBytes}`);
-    }
-    const containerOptions: ContainerBuildsOptions | undefined = props.containerBuilds === true ? {}
-      : props.containerBuilds ? props.containerBuilds : undefined;
-    if (containerOptions) {
-      checkDuration(this, 'containerBuilds.timeout', containerOptions.timeout, Duration.minutes(5), Duration.hours(36));
-      checkInteger(this, 'containerBuilds.maxImageCount', containerOptions.maxImageCount, 1, 10_000);
-    }
-    const container = containerOptions ? {
-      timeout: containerOptions.timeout ?? Duration.seconds(DEFAULT_BUILD_JOB_SETTINGS.containerBuildTimeoutSeconds),
-      computeType: containerOptions.computeType ?? codebuild.ComputeType.MEDIUM,
-      maxImageCount: containerOptions.maxImageCount ?? 500,
-    } : undefined;
-    const jobSettings: BuildJobSettings = {
-      uploadWindowSeconds: seconds(props.uploadWindow, DEFAULT_BUILD_JOB_SETTINGS.uploadWindowSeconds),
-      leaseSeconds: DEFAULT_BUILD_JOB_SETTINGS.leaseSeconds,
-      jobRetentionSeconds: seconds(props.jobRetention, DEFAULT_BUILD_JOB_SETTINGS.jobRetentionSeconds),
-      idempotencyKeySeconds: seconds(props.idempotencyKeyWindow, DEFAULT_BUILD_JOB_SETTINGS.idempotencyKeySeconds),
-      containerBuildTimeoutSeconds: container ? container.timeout.toSeconds() : DEFAULT_BUILD_JOB_SETTINGS.containerBuildTimeoutSeconds,
-    };
-    const workerTimeout = props.workerTimeout ?? Duration.minutes(15);
-    if (!workerTimeout.isUnresolved() && jobSettings.leaseSeconds <= workerTimeout.toSeconds()) {
-      throw propError(this, 'workerTimeout', `must be below the job lease (${jobSettings.leaseSeconds} s), got ${workerTimeout.toSeconds()} s`);
-    }
-    const webhookSettings: WebhookSettings = {
-      maxAttempts: w.maxAttempts ?? DEFAULT_WEBHOOK_SETTINGS.maxAttempts,
-      baseDelayMs: ms(w.baseDelay, DEFAULT_WEBHOOK_SETTINGS.baseDelayMs),
-      maxDelayMs: ms(w.maxDelay, DEFAULT_WEBHOOK_SETTINGS.maxDelayMs),
-      timeoutMs: ms(w.timeout, DEFAULT_WEBHOOK_SETTINGS.timeoutMs),
-      // https only: the create API refuses other webhook URLs, so a switch here could only mislead.
-      allowHttp: false,
-      rotationOverlapSeconds: seconds(w.rotationOverlap, DEFAULT_WEBHOOK_SETTINGS.rotationOverlapSeconds),
-    };
-    if (webhookSettings.maxDelayMs < webhookSettings.baseDelayMs) {
-      throw propError(this, 'webhook.maxDelay', `must not be below webhook.baseDelay (${webhookSettings.baseDelayMs} ms), got ${webhookSettings.maxDelayMs} ms`);
-    }
-    const webhookSecretRotation = props.webhookSecretRotation ?? Duration.days(30);
-    if (!webhookSecretRotation.isUnresolved() && webhookSettings.rotationOverlapSeconds >= webhookSecretRotation.toSeconds()) {
-      throw propError(this, 'webhook.rotationOverlap', `must be shorter than webhookSecretRotation (${webhookSecretRotation.toHumanString()})`);
-    }
-    return {
-      zipLimits,
-      jobSettings,
-      webhookSettings,
-      webhookSecretRotation,
-      container,
-      workerTimeout,
-      workerMemorySize: props.workerMemorySize ?? 2048,
-      artifactRetention: props.artifactRetention ?? Duration.days(90),
-      archiveRetention: props.archiveRetention ?? Duration.days(30),
-      authorization: props.authorization ?? ApiAuthorization.apiKey(),
-    };
-  }
-
-  private checkedThresholds(t: BuildPipelineAlarmThresholds) {
-    checkNumber(this, 'alarmThresholds.functionErrorRatePercent', t.functionErrorRatePercent, 0, 100);
-    checkNumber(this, 'alarmThresholds.buildFailureRatePercent', t.buildFailureRatePercent, 0, 100);
-    checkNumber(this, 'alarmThresholds.api5xxRatePercent', t.api5xxRatePercent, 0, 100);
-    checkDuration(this, 'alarmThresholds.functionP95Duration', t.functionP95Duration, Duration.millis(1), Duration.minutes(15));
-    checkDuration(this, 'alarmThresholds.workerP95Duration', t.workerP95Duration, Duration.millis(1), Duration.minutes(15));
-    checkDuration(this, 'alarmThresholds.webhookP95Duration', t.webhookP95Duration, Duration.millis(1), Duration.minutes(15));
-    checkDuration(this, 'alarmThresholds.buildQueueMaxMessageAge', t.buildQueueMaxMessageAge, Duration.minutes(1), Duration.days(14));
-    return {
-      functionErrorRatePercent: t.functionErrorRatePercent ?? 5,
-      functionP95Duration: t.functionP95Duration ?? Duration.seconds(3),
-      workerP95Duration: t.workerP95Duration ?? Duration.minutes(5),
-      webhookP95Duration: t.webhookP95Duration ?? Duration.seconds(15),
-      buildQueueMaxMessageAge: t.buildQueueMaxMessageAge ?? Duration.minutes(15),
-      buildFailureRatePercent: t.buildFailureRatePercent ?? 50,
-      api5xxRatePercent: t.api5xxRatePercent ?? 1,
-    };
-  }
-
   /**
    * The rotation schedule, written out: CDK's `addRotationSchedule` grants the function the
    * key's encrypt and re-encrypt actions and `GetRandomPassword` on `*`, and lets every secret
@@ -623,7 +513,7 @@ export class BuildPipeline extends Construct {
     };
   }
 
-  private addAlarms(t: ReturnType<BuildPipeline['checkedThresholds']>, dlqs: sqs.IQueue[]): void {
+  private addAlarms(t: ReturnType<typeof resolveAlarmThresholds>, dlqs: sqs.IQueue[]): void {
     const topic = this.alarmTopic;
     for (const f of this.functions) {
       const p95Duration = f === this.workerFunction ? t.workerP95Duration : f === this.webhookFunction ? t.webhookP95Duration : t.functionP95Duration;
