@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { GetFunctionConfigurationCommand, InvokeCommand, LambdaClient, ListTagsCommand } from '@aws-sdk/client-lambda';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { startBuildPipeline } from './deploy-build-pipeline';
 import { runtimeTables, type RuntimeTables } from './runtime-tables';
 import {
   deployBuild, hexToCodeSha256, promoteCanary, rollbackCanary, type DeployServices, type DeployStrategy,
@@ -265,5 +266,33 @@ describe('deployBuild (DynamoDB Local, fauxqs S3, local Lambda)', () => {
     expect(await invokeLive(name)).toMatchObject({ build: newest.jobId });
     // Over the rounds, some deploy met another's change (three first deploys race on CreateFunction at least).
     if (round === 3) expect(conflicts.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
+  });
+});
+
+describe('a ZIP built by BuildPipeline\'s worker (shipped bundles) is deployed and answers', () => {
+  let pipeline: Awaited<ReturnType<typeof startBuildPipeline>>;
+  beforeAll(async () => { pipeline = await startBuildPipeline(t.clients); });
+  afterAll(() => pipeline?.stop());
+
+  test('upload → worker → BuildCompleted on the bus → deployBuild → invoke live; a second build replaces it', async () => {
+    const name = fresh();
+    const source = (tag: string) => yazlZip([
+      { name: 'index.js', data: `const util = require('./lib/util');\nexports.handler = async (event) => ({ release: '${tag}', answer: util.answer, event });\n` },
+      { name: 'lib/util.js', data: 'exports.answer = 42;\n' },
+    ]);
+    const first = await pipeline.build(name, await source('r1'));
+    expect(first).toMatchObject({ source: CONSUMED_BUILD_EVENT.source, eventType: CONSUMED_BUILD_EVENT.detailType, payload: { functionName: name } });
+    expect(first.payload.artifact.bucket).toBe(pipeline.artifacts);
+    expect(await deployBuild(first, services)).toMatchObject({ outcome: 'deployed', lambdaVersion: '1' });
+    expect(await invokeLive(name, { q: 1 })).toEqual({ release: 'r1', answer: 42, event: { q: 1 }, executedVersion: '1' });
+    // The worker's artifact sha256 (hex) is the digest of the ZIP Lambda stored.
+    const stored = lambda.functions.get(awsName(name))!.versions.get('1')!.config.CodeSha256;
+    expect(hexToCodeSha256(first.payload.artifact.sha256)).toBe(stored);
+
+    const second = await pipeline.build(name, await source('r2'));
+    expect(await deployBuild(second, services)).toMatchObject({ outcome: 'deployed', lambdaVersion: '2' });
+    expect(await invokeLive(name)).toMatchObject({ release: 'r2', executedVersion: '2' });
+    expect(await deployBuild(first, services)).toEqual({ outcome: 'stale', name });
+    expect(versionsOf(name)).toEqual(['1', '2']);
   });
 });
