@@ -206,6 +206,19 @@ describe('deployBuild (DynamoDB Local, fauxqs S3, local Lambda)', () => {
     expect(await getFunction(name, t.registry)).toBeUndefined();
   });
 
+  test('an artifact replaced under its key after the build (hash mismatch) is never published', async () => {
+    const name = fresh();
+    const first = await makeBuild(name);
+    await deployBuild(first.envelope, services);
+    const second = await makeBuild(name);
+    const other = await yazlZip([{ name: 'index.js', data: "exports.handler = async () => ({ build: 'tampered' });\n" }]);
+    await t.clients.s3.send(new PutObjectCommand({ Bucket: bucket, Key: second.envelope.payload.artifact.key, Body: other }));
+    await expect(deployBuild(second.envelope, services)).rejects.toThrow(/refusing to publish/);
+    expect(versionsOf(name)).toEqual(['1']);
+    expect(await invokeLive(name)).toMatchObject({ build: first.jobId });
+    expect(await getFunction(name, t.registry)).toMatchObject({ currentDeployment: { buildId: first.jobId } });
+  });
+
   test('canary: the new version gets the weight, the old one keeps the rest; promote moves all; rollback returns to the previous', async () => {
     const name = fresh();
     strategies.set(name, { type: 'canary', weight: 0.1 });
