@@ -9,7 +9,7 @@ import { GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand, type Dyn
 import {
   BUILD_JOBS_TABLE_SCHEMA as S, BuildEvents, BuildJobErrors, BuildJobFailureReason, BuildJobStatus,
   DEFAULT_BUILD_JOB_SETTINGS, HANDLER_SETTING_PATTERN, RUNTIME_HANDLER_RULES,
-  type BuildEventType, type BuildJobFailureReasonCode, type BuildJobSettings, type BuildJobStatusValue,
+  type BuildArtifact, type BuildEventType, type BuildImage, type BuildJobFailureReasonCode, type BuildJobSettings, type BuildJobStatusValue,
 } from '../../lib/build-pipeline/contract';
 import { isConditionFailure } from '../shared/dynamodb-conditions';
 import { HttpError, ValidationError } from '../shared/errors';
@@ -31,14 +31,7 @@ export interface CreateJobInput {
   readonly correlationId?: string;
 }
 
-export interface BuildArtifact {
-  readonly bucket: string;
-  readonly key: string;
-  readonly manifestKey: string;
-  readonly sha256: string;
-  readonly size: number;
-  readonly fileCount: number;
-}
+export type { BuildArtifact } from '../../lib/build-pipeline/contract';
 
 export interface BuildJob {
   readonly jobId: string;
@@ -62,7 +55,7 @@ export interface BuildJob {
   readonly leaseExpiresAt?: string;
   readonly artifact?: BuildArtifact;
   /** A container build's image (`{repositoryUri}:{jobId}`). */
-  readonly image?: { readonly uri: string; readonly digest?: string };
+  readonly image?: BuildImage;
   /** The CodeBuild build a container job was handed to. */
   readonly containerBuildId?: string;
   /** Set when the webhook receiver answered 410: no more deliveries for this job. */

@@ -32,6 +32,7 @@ import {
 } from '../core';
 import { ApiAuthorization } from '../core/api-authorization';
 import { RuleQueueTarget } from '../core/rule-queue-target';
+import { SendOnlyQueueDestination } from '../core/send-only-queue-destination';
 
 /** The jobs table's stream records the publisher sees: job items only (not Idempotency-Key or delivery items), never TTL removals. */
 export const JOB_STREAM_FILTER = {
@@ -604,19 +605,5 @@ export class BuildPipeline extends Construct {
       [`AwsSolutions-IAM5[Resource::${artifacts}/builds/*]`]: 'The worker writes one job\'s artifacts under builds/<jobId>/: PutObject ' +
         'and multipart uploads on that prefix of this bucket.',
     });
-  }
-}
-
-/**
- * The stream source's on-failure destination with only what sending needs
- * (`sqs:SendMessage`, and `kms:GenerateDataKey` + `kms:Decrypt` on the queue's key).
- */
-class SendOnlyQueueDestination implements lambda.IEventSourceDlq {
-  constructor(private readonly queue: sqs.IQueue, private readonly key: kms.IKey) {}
-
-  public bind(_target: lambda.IEventSourceMapping, targetHandler: lambda.IFunction): lambda.DlqDestinationConfig {
-    iam.Grant.addToPrincipal({ grantee: targetHandler, actions: ['sqs:SendMessage'], resourceArns: [this.queue.queueArn] });
-    this.key.grant(targetHandler, 'kms:GenerateDataKey', 'kms:Decrypt');
-    return { destination: this.queue.queueArn };
   }
 }

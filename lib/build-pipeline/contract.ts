@@ -344,6 +344,23 @@ export const ContainerBuildVariables = {
 /** The lease owner of a job handed to CodeBuild. */
 export const containerLeaseOwner = (buildId: string) => `codebuild:${buildId}`;
 
+/** A completed build's deployment ZIP (and where its manifest and files are) in the artifacts bucket. */
+export interface BuildArtifact {
+  readonly bucket: string;
+  readonly key: string;
+  readonly manifestKey: string;
+  /** Hex SHA-256 of the deployment ZIP. */
+  readonly sha256: string;
+  readonly size: number;
+  readonly fileCount: number;
+}
+
+/** A container build's image: `{repositoryUri}:{jobId}` and its digest. */
+export interface BuildImage {
+  readonly uri: string;
+  readonly digest?: string;
+}
+
 /**
  * The `payload` of every build event (the envelope's payload; the envelope is the EventBridge
  * `detail` and the webhook body). The event id is derived from (jobId, status), so a
@@ -360,16 +377,9 @@ export interface BuildEventPayload {
   readonly createdAt: string;
   readonly updatedAt: string;
   /** BuildCompleted of a ZIP build. */
-  readonly artifact?: {
-    readonly bucket: string;
-    readonly key: string;
-    readonly manifestKey: string;
-    readonly sha256: string;
-    readonly size: number;
-    readonly fileCount: number;
-  };
-  /** BuildCompleted of a container build: `{repositoryUri}:{jobId}` and its digest. */
-  readonly image?: { readonly uri: string; readonly digest?: string };
+  readonly artifact?: BuildArtifact;
+  /** BuildCompleted of a container build. */
+  readonly image?: BuildImage;
   /** BuildFailed. */
   readonly failureReason?: string;
   readonly failureMessage?: string;

@@ -23,6 +23,7 @@ import {
 import { PaymentOutboxAlarmThresholds, PaymentOutboxProps } from './payment-outbox-props';
 import { createPaymentsTable } from './payments-table';
 import { WEBHOOK_PATH, WebhookRestApi } from './webhook-rest-api';
+import { SendOnlyQueueDestination } from '../core/send-only-queue-destination';
 
 /**
  * A payment provider's webhook in, payment events out, exactly once per event id in
@@ -285,21 +286,5 @@ export class PaymentOutbox extends Construct {
       }),
     );
     return dashboard;
-  }
-}
-
-/**
- * The stream source's on-failure destination with only what sending needs
- * (`sqs:SendMessage`, and `kms:GenerateDataKey` + `kms:Decrypt` on the queue's key).
- * CDK's `SqsDlq` grants `grantSendMessages`, which adds `kms:Encrypt` and `kms:ReEncrypt*`
- * that SQS never asks a producer for.
- */
-class SendOnlyQueueDestination implements lambda.IEventSourceDlq {
-  constructor(private readonly queue: sqs.IQueue, private readonly key: kms.IKey) {}
-
-  public bind(_target: lambda.IEventSourceMapping, targetHandler: lambda.IFunction): lambda.DlqDestinationConfig {
-    iam.Grant.addToPrincipal({ grantee: targetHandler, actions: ['sqs:SendMessage'], resourceArns: [this.queue.queueArn] });
-    this.key.grant(targetHandler, 'kms:GenerateDataKey', 'kms:Decrypt');
-    return { destination: this.queue.queueArn };
   }
 }

@@ -5,10 +5,10 @@ import { generateSigningSecret } from '../../functions/shared/outbound-webhook/s
 import { BuildPipelineEnv } from '../../lib/build-pipeline/contract';
 import { jobsTable } from '../build-pipeline/jobs-table';
 import { buildEventMessage, deliveryQueue, stubResolver, TEST_WEBHOOK_SETTINGS } from '../build-pipeline/webhook-delivery-fixture';
-import { startVersionedSecretsManager } from '../build-pipeline/webhook-secrets-manager';
 import { bundleEntry } from '../harness/bundle-handler';
 import { startDynamoDbLocal, startFauxqs, type EmulatorProcess } from '../harness/emulator-processes';
 import { configureHandlerEnv, fakeContext, toSqsEvent } from '../harness/local-aws';
+import { startVersionedSecretsManager } from '../harness/local-versioned-secrets-manager';
 import { selfSignedCertificate, startReceiver } from '../shared/outbound-webhook/receiver';
 
 export interface BuildWebhookBench {

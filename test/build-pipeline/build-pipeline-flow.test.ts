@@ -5,7 +5,6 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context, DynamoDBBatc
 import { Webhook } from 'standardwebhooks';
 import { s3ObjectCreatedNotification } from './s3-notification';
 import { deliveryQueue, stubResolver } from './webhook-delivery-fixture';
-import { startVersionedSecretsManager, type VersionedSecretsManager } from './webhook-secrets-manager';
 import { craftZip, yazlZip } from './zip-corpus';
 import type { DeliverTestHooks } from '../../functions/build-pipeline/deliver-webhooks';
 import { generateSigningSecret } from '../../functions/shared/outbound-webhook/standard-webhooks-signer';
@@ -21,6 +20,7 @@ import {
 import { startLocalEventBridge, type LocalEventBridge } from '../harness/local-eventbridge';
 import { postForm, startS3PostGate, type S3PostGate } from '../harness/local-s3-post-gate';
 import { createLocalTable } from '../harness/local-table';
+import { startVersionedSecretsManager, type VersionedSecretsManager } from '../harness/local-versioned-secrets-manager';
 import { hasOpenssl, selfSignedCertificate, startReceiver, type Receiver } from '../shared/outbound-webhook/receiver';
 
 /*

@@ -5,13 +5,13 @@ import { jobsTable, type JobsTable } from './jobs-table';
 import {
   buildEventMessage, deliveryQueue, loadDeliverer, logItem, putJob, stubResolver, TEST_WEBHOOK_SETTINGS,
 } from './webhook-delivery-fixture';
-import { startVersionedSecretsManager, type VersionedSecretsManager } from './webhook-secrets-manager';
 import { createJob } from '../../functions/build-pipeline/job-store';
 import { readDeliveryLog, recordDelivery } from '../../functions/build-pipeline/webhook-delivery-log';
 import { checkWebhookUrl } from '../../functions/shared/outbound-webhook/ssrf-guard';
 import { generateSigningSecret } from '../../functions/shared/outbound-webhook/standard-webhooks-signer';
 import { BuildEvents, DELIVERY_LOG_MAX_ATTEMPTS } from '../../lib/build-pipeline/contract';
 import { receive } from '../harness/local-aws';
+import { startVersionedSecretsManager, type VersionedSecretsManager } from '../harness/local-versioned-secrets-manager';
 import { hasOpenssl, Receiver, selfSignedCertificate, startReceiver } from '../shared/outbound-webhook/receiver';
 
 /*

@@ -2,11 +2,11 @@ import type { Context } from 'aws-lambda';
 import { Webhook } from 'standardwebhooks';
 import { jobsTable, type JobsTable } from './jobs-table';
 import { buildEventMessage, deliveryQueue, loadDeliverer, stubResolver, TEST_WEBHOOK_SETTINGS } from './webhook-delivery-fixture';
-import { startVersionedSecretsManager, type VersionedSecretsManager } from './webhook-secrets-manager';
 import { createJob } from '../../functions/build-pipeline/job-store';
 import { BuildPipelineEnv } from '../../lib/build-pipeline/contract';
 import { shippedBundle } from '../harness/bundle-handler';
 import { configureHandlerEnv, fakeContext } from '../harness/local-aws';
+import { startVersionedSecretsManager, type VersionedSecretsManager } from '../harness/local-versioned-secrets-manager';
 import { hasOpenssl, Receiver, selfSignedCertificate, startReceiver } from '../shared/outbound-webhook/receiver';
 
 /*

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { REGION } from '../harness/local-aws';
-import { AwsJsonError, LocalJsonEndpoint, startJsonEndpoint } from '../harness/local-json-endpoint';
+import { REGION } from './local-aws';
+import { AwsJsonError, LocalJsonEndpoint, startJsonEndpoint } from './local-json-endpoint';
 
 /**
  * Secrets Manager with versions and staging labels, on the AWS JSON 1.1 wire protocol, for
