@@ -41,6 +41,13 @@ const handlerDeps = [
   // Address classification (loopback, private, link-local, CGNAT, IPv6 local ranges) for
   // the SSRF guard of outbound webhooks, checked on the address actually connected to.
   'ipaddr.js@2.5.0',
+  // LambdaRuntimeService: per-function metrics as CloudWatch EMF log lines (no PutMetricData call
+  // on the invoke path), the issue's "Powertools metrics".
+  `@aws-lambda-powertools/metrics@${POWERTOOLS_VERSION}`,
+  // LambdaRuntimeService's JWT authorizer: JWS verification, JWKS fetch/cache and claim checks
+  // (iss, aud, exp, nbf, alg allow-list) from a maintained, dependency-free library rather than
+  // security-sensitive code of our own.
+  'jose@6.2.18',
 ];
 
 const project = new typescript.TypeScriptProject({

@@ -3,9 +3,9 @@
  * one 400 per first offending field, limits passed in (construct props), nothing read from AWS.
  */
 import {
-  DEFAULT_FUNCTION_SETTINGS, DEFAULT_HANDLERS, ENVIRONMENT_NAME_PATTERN, FUNCTION_NAME_PATTERN, HANDLER_SETTING_PATTERN,
+  DEFAULT_CANARY_POLICY, DEFAULT_FUNCTION_SETTINGS, DEFAULT_HANDLERS, ENVIRONMENT_NAME_PATTERN, FUNCTION_NAME_PATTERN, HANDLER_SETTING_PATTERN,
   LAMBDA_LIMITS, MAX_SCHEDULE_PAYLOAD_BYTES, RESERVED_ENVIRONMENT_NAME, SCHEDULE_NAME_PATTERN, SUPPORTED_RUNTIMES,
-  type FunctionLimits, type FunctionSchedule, type RateLimit, type SupportedRuntime,
+  type DeploymentPolicy, type FunctionLimits, type FunctionSchedule, type RateLimit, type SupportedRuntime,
 } from '../../lib/lambda-runtime-service/contract';
 import { ValidationError } from '../shared/errors';
 
@@ -18,9 +18,13 @@ export interface FunctionConfig {
   readonly environment: Readonly<Record<string, string>>;
   readonly rateLimit: RateLimit;
   readonly schedules: readonly FunctionSchedule[];
+  readonly reservedConcurrency: number;
+  readonly deployment: DeploymentPolicy;
 }
 
-export const CONFIG_FIELDS = ['runtime', 'handler', 'memoryMb', 'timeoutSeconds', 'environment', 'rateLimit', 'schedules'] as const;
+export const CONFIG_FIELDS = [
+  'runtime', 'handler', 'memoryMb', 'timeoutSeconds', 'environment', 'rateLimit', 'schedules', 'reservedConcurrency', 'deployment',
+] as const;
 
 /** Smallest rate: one call per 100 s (the GCRA interval is kept in whole microseconds). */
 export const MIN_REQUESTS_PER_SECOND = 0.01;
@@ -221,6 +225,37 @@ export function validateSchedules(schedules: unknown, limits: FunctionLimits): F
 
 /* ---------------------------------------------------------------- whole configuration */
 
+const CANARY_FIELDS = ['strategy', 'steps', 'stepMinutes', 'maxErrorRatePercent', 'minInvocations'];
+
+/** `{ strategy: 'all-at-once' }` or a canary: steps strictly ascending in 1–99 (at most 5), minutes 1–1440. */
+export function validateDeployment(deployment: unknown): DeploymentPolicy {
+  if (!isPlainObject(deployment)) throw new ValidationError("deployment: { strategy: 'all-at-once' } or { strategy: 'canary', steps, ... }");
+  if (deployment.strategy === 'all-at-once') {
+    if (Object.keys(deployment).length !== 1) throw new ValidationError("deployment: 'all-at-once' takes no other field");
+    return { strategy: 'all-at-once' };
+  }
+  if (deployment.strategy !== 'canary') throw new ValidationError("deployment.strategy: 'all-at-once' or 'canary'");
+  const unknown = Object.keys(deployment).filter((k) => !CANARY_FIELDS.includes(k));
+  if (unknown.length) throw new ValidationError(`deployment: unknown field(s) ${unknown.map((k) => `'${k.slice(0, 64)}'`).join(', ')}`);
+  const steps = deployment.steps ?? DEFAULT_CANARY_POLICY.steps;
+  if (!Array.isArray(steps) || steps.length < 1 || steps.length > 5) throw new ValidationError('deployment.steps: 1 to 5 percentages');
+  steps.forEach((step, i) => {
+    integerIn(step, `deployment.steps[${i}]`, 1, 99);
+    if (i > 0 && step <= steps[i - 1]) throw new ValidationError('deployment.steps: strictly ascending');
+  });
+  const maxErrorRatePercent = deployment.maxErrorRatePercent ?? DEFAULT_CANARY_POLICY.maxErrorRatePercent;
+  if (typeof maxErrorRatePercent !== 'number' || !Number.isFinite(maxErrorRatePercent) || maxErrorRatePercent < 0 || maxErrorRatePercent > 100) {
+    throw new ValidationError('deployment.maxErrorRatePercent: a number from 0 to 100');
+  }
+  return {
+    strategy: 'canary',
+    steps: [...steps] as number[],
+    stepMinutes: integerIn(deployment.stepMinutes ?? DEFAULT_CANARY_POLICY.stepMinutes, 'deployment.stepMinutes', 1, 1440),
+    maxErrorRatePercent,
+    minInvocations: integerIn(deployment.minInvocations ?? DEFAULT_CANARY_POLICY.minInvocations, 'deployment.minInvocations', 1, 1_000_000),
+  };
+}
+
 /**
  * A full configuration from a registration body's fields (`name` excluded), with the defaults for
  * what it leaves out. Unknown fields are refused (a typo must not be silently ignored).
@@ -243,6 +278,11 @@ export function validateConfig(input: Record<string, unknown>, limits: FunctionL
       burst: Math.min(DEFAULT_FUNCTION_SETTINGS.rateLimit.burst, limits.maxBurst),
     }, limits),
     schedules: validateSchedules(input.schedules ?? [], limits),
+    reservedConcurrency: integerIn(
+      input.reservedConcurrency ?? Math.min(DEFAULT_FUNCTION_SETTINGS.reservedConcurrency, limits.maxReservedConcurrency),
+      'reservedConcurrency', 1, limits.maxReservedConcurrency,
+    ),
+    deployment: validateDeployment(input.deployment ?? DEFAULT_FUNCTION_SETTINGS.deployment),
   };
 }
 

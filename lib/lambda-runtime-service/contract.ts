@@ -76,6 +76,11 @@ export interface FunctionLimits {
   readonly maxBurst: number;
   /** Most schedules per function. */
   readonly maxSchedules: number;
+  /**
+   * Highest `reservedConcurrency` a function may ask for (and its default): every platform
+   * function gets reserved concurrency, so one function cannot starve the account's pool.
+   */
+  readonly maxReservedConcurrency: number;
 }
 
 export const DEFAULT_FUNCTION_LIMITS: FunctionLimits = {
@@ -84,6 +89,7 @@ export const DEFAULT_FUNCTION_LIMITS: FunctionLimits = {
   maxRequestsPerSecond: 100,
   maxBurst: 200,
   maxSchedules: 5,
+  maxReservedConcurrency: 10,
 };
 
 /** Lambda's hard limits, not props. */
@@ -109,11 +115,38 @@ export interface RateLimit {
   readonly burst: number;
 }
 
+/**
+ * How a new build's version takes the `live` alias's traffic (the plan's strangler migration).
+ * - `all-at-once`: the alias moves in one step.
+ * - `canary`: `live` routes `steps[0]`% of calls to the new version, then each later step after
+ *   `stepMinutes`, then 100%. After each step's wait the new version's error rate (its audited
+ *   invocations since the deploy) is checked: above `maxErrorRatePercent` with at least
+ *   `minInvocations` calls, the deploy is rolled back automatically.
+ */
+export type DeploymentPolicy =
+  | { readonly strategy: 'all-at-once' }
+  | {
+    readonly strategy: 'canary';
+    /** Percentages of traffic on the new version, strictly ascending, each 1–99 (e.g. `[10, 50]`). */
+    readonly steps: readonly number[];
+    /** Minutes each step lasts before the next (1–1440). */
+    readonly stepMinutes: number;
+    /** Error rate of the new version that rolls the deploy back, percent (0–100). */
+    readonly maxErrorRatePercent: number;
+    /** Fewer invocations than this in a step are not judged (the step waits once more, then moves on). */
+    readonly minInvocations: number;
+  };
+
+export const DEFAULT_CANARY_POLICY = { strategy: 'canary', steps: [10, 50], stepMinutes: 5, maxErrorRatePercent: 5, minInvocations: 10 } as const;
+
 /** What a registration gets when it leaves a field out. */
 export const DEFAULT_FUNCTION_SETTINGS = {
   memoryMb: 128,
   timeoutSeconds: 3,
   rateLimit: { requestsPerSecond: 10, burst: 20 } as RateLimit,
+  /** Capped by {@link FunctionLimits.maxReservedConcurrency}. */
+  reservedConcurrency: 5,
+  deployment: { strategy: 'all-at-once' } as DeploymentPolicy,
 } as const;
 
 /** Runtime settings of the service (seconds); construct props with these defaults. */
@@ -205,6 +238,10 @@ export interface FunctionRecord {
   readonly environment: Readonly<Record<string, string>>;
   readonly rateLimit: RateLimit;
   readonly schedules: readonly FunctionSchedule[];
+  /** Reserved concurrency of the AWS function (at most the construct's `maxReservedConcurrency`). */
+  readonly reservedConcurrency: number;
+  /** How a new build takes the traffic. */
+  readonly deployment: DeploymentPolicy;
   /** Bumped by every configuration change (register, update, delete); not by deploys. The API's ETag. */
   readonly version: number;
   readonly registeredAt: string;
@@ -242,6 +279,13 @@ export const AuditLayout = {
   invocationPk: (invocationId: string) => `INVOCATION#${invocationId}`,
   functionPk: (name: string) => `FUNCTION#${name}`,
   functionSortKey: (startedAt: string, invocationId: string) => `${startedAt}#${invocationId}`,
+  /**
+   * An async invocation's Lambda request id → its invocation id (`invocationId` attribute, TTL'd
+   * like the audit). Lambda's destination records name the request id only; the completion
+   * handler follows this pointer. Invocations the platform did not start (schedules) have no
+   * pointer: their record is created at completion with the request id as invocation id.
+   */
+  requestPk: (requestId: string) => `LAMBDA_REQUEST#${requestId}`,
 } as const;
 
 /** An invocation's status: `pending` (async, accepted, not finished) moves once to one of the others. */
@@ -318,7 +362,7 @@ export const LambdaRuntimeErrors = {
  * Environment and handlers.
  * ---------------------------------------------------------------------------------------- */
 
-/** Environment variables the construct sets and the handlers read (the handlers' slice adds what it needs). */
+/** Environment variables the construct sets and the handlers read. */
 export const LambdaRuntimeEnv = {
   REGISTRY_TABLE_NAME: 'FUNCTION_REGISTRY_TABLE_NAME',
   AUDIT_TABLE_NAME: 'INVOCATION_AUDIT_TABLE_NAME',
@@ -330,14 +374,151 @@ export const LambdaRuntimeEnv = {
   RUNTIME_SETTINGS: 'RUNTIME_SETTINGS',
   /** ARN of the secret whose value keys the HMAC of list page tokens (`nextToken`). */
   PAGE_TOKEN_SECRET_ARN: 'PAGE_TOKEN_SECRET_ARN',
+  /** ARN of the one execution role of platform functions (the deploy role may pass only it). */
+  EXECUTION_ROLE_ARN: 'PLATFORM_EXECUTION_ROLE_ARN',
+  /** JSON object of the tags every platform function carries (see {@link PLATFORM_TAG_KEY}). */
+  FUNCTION_TAGS: 'PLATFORM_FUNCTION_TAGS',
+  /** ARN of the SQS queue Lambda's on-success destination of async invocations sends to. */
+  ASYNC_SUCCESS_DESTINATION_ARN: 'ASYNC_SUCCESS_DESTINATION_ARN',
+  /** ARN of the SNS topic Lambda's on-failure destination publishes to (fans out to the DLQ and the results queue). */
+  ASYNC_FAILURE_DESTINATION_ARN: 'ASYNC_FAILURE_DESTINATION_ARN',
+  /** URL of the queue of delayed canary checks ({@link CanaryCheckMessage}). */
+  CANARY_QUEUE_URL: 'CANARY_QUEUE_URL',
+  /** The EventBridge Scheduler group holding every platform schedule. */
+  SCHEDULE_GROUP_NAME: 'SCHEDULE_GROUP_NAME',
+  /** The role Scheduler assumes to invoke `live` aliases of platform functions. */
+  SCHEDULER_ROLE_ARN: 'SCHEDULER_ROLE_ARN',
+  /** The SQS DLQ of schedule invocations Scheduler could not deliver. */
+  SCHEDULE_DLQ_ARN: 'SCHEDULE_DLQ_ARN',
+  /** JSON of {@link ScheduleSettings}. */
+  SCHEDULE_SETTINGS: 'SCHEDULE_SETTINGS',
+  /** `arn:{partition}:lambda:{region}:{account}:function:`: the ARN of `{prefix}-{name}` is this + the AWS name. */
+  FUNCTION_ARN_BASE: 'FUNCTION_ARN_BASE',
+  /** ARN of the secret signing async result callbacks (`{current, previous?, previousUntil?}` or a plain string). */
+  CALLBACK_SECRET_ARN: 'CALLBACK_SECRET_ARN',
+  /** JSON of {@link CallbackSettings}. */
+  CALLBACK_SETTINGS: 'CALLBACK_SETTINGS',
+  /** The JWT authorizer's issuer (`iss`, and where `/.well-known/jwks.json` is read). */
+  JWT_ISSUER: 'JWT_ISSUER',
+  /** JSON array of accepted audiences (`aud`). */
+  JWT_AUDIENCE: 'JWT_AUDIENCE',
 } as const;
 
-/**
- * One entry per Lambda handler (`entry`, `serviceName`, `environment`), as BuildPipelineHandlers.
- *
- * TO BE FILLED by the handlers' slice, one entry per handler file that exists. Planned: the
- * registry API (register/update/get/list/delete/rollback), invoke (sync and async), the deploy
- * consumer of BuildCompleted, the purge of deleted functions (then `markPurged`), the async result
- * and callback delivery, the schedules sync. No entry is written before its handler exists.
- */
-export const LambdaRuntimeHandlers = {} as const;
+const R = LambdaRuntimeEnv;
+
+/** The tag every platform function carries (value: the prefix): the IAM conditions of the deploy role key on it. */
+export const PLATFORM_TAG_KEY = 'cdk-event-services:platform';
+
+/** EventBridge Scheduler settings of every platform schedule; construct props with these defaults. */
+export interface ScheduleSettings {
+  /** Attempts Scheduler makes to invoke before the event goes to the schedule DLQ (0–185). */
+  readonly maximumRetryAttempts: number;
+  /** Age after which Scheduler stops retrying, seconds (60–86400). */
+  readonly maximumEventAgeSeconds: number;
+}
+export const DEFAULT_SCHEDULE_SETTINGS: ScheduleSettings = { maximumRetryAttempts: 3, maximumEventAgeSeconds: 3600 };
+
+/** Callback delivery of async results; construct props with these defaults. */
+export interface CallbackSettings {
+  /** Attempts per callback before the result message goes to the results DLQ (the results queue's maxReceiveCount). */
+  readonly maxAttempts: number;
+  /** First retry delay, ms (exponential, full jitter). */
+  readonly baseDelayMs: number;
+  /** Longest retry delay, ms (SQS visibility: at most 12 h). */
+  readonly maxDelayMs: number;
+  /** Time allowed per attempt, ms (connect + response). */
+  readonly timeoutMs: number;
+}
+export const DEFAULT_CALLBACK_SETTINGS: CallbackSettings = { maxAttempts: 8, baseDelayMs: 1000, maxDelayMs: 3_600_000, timeoutMs: 10_000 };
+
+/** A delayed message on the canary queue: judge `lambdaVersion` of `name` at step `step` (index into `steps`). */
+export interface CanaryCheckMessage {
+  readonly name: string;
+  readonly buildId: string;
+  readonly lambdaVersion: string;
+  readonly step: number;
+  /** ISO time the step started (its invocations are judged from then). */
+  readonly stepStartedAt: string;
+  /** ISO time the check is due (SQS delays at most 15 minutes: earlier receipts wait again). */
+  readonly dueAt: string;
+  /** How many times a step was extended for lack of invocations. */
+  readonly extensions?: number;
+}
+
+/** CloudWatch namespace of the platform's per-function metrics (Powertools metrics, EMF). */
+export const LAMBDA_RUNTIME_METRICS_NAMESPACE = 'CdkEventServices/LambdaRuntime';
+/** Metric names (dimension `FunctionName` = the registered name, plus `service`). */
+export const LambdaRuntimeMetrics = {
+  INVOCATIONS: 'Invocations',
+  ERRORS: 'Errors',
+  THROTTLES: 'Throttles',
+  DURATION: 'Duration',
+  COLD_STARTS: 'ColdStart',
+  CACHE_HITS: 'MetadataCacheHits',
+  CACHE_MISSES: 'MetadataCacheMisses',
+  ROLLBACKS: 'CanaryRollbacks',
+} as const;
+
+/** One entry per Lambda handler (`entry`, `serviceName`, `environment`), as BuildPipelineHandlers. */
+export const LambdaRuntimeHandlers = {
+  /** POST/GET /v1.0/functions, GET/PUT/DELETE /v1.0/functions/{name}. */
+  registryApi: {
+    entry: 'lambda-runtime-service/registry-api',
+    serviceName: 'lambda-runtime-registry',
+    environment: [R.REGISTRY_TABLE_NAME, R.FUNCTION_LIMITS, R.PAGE_TOKEN_SECRET_ARN],
+  },
+  /** POST /v1.0/functions/{name}/rollback: the registry's previous deployment becomes live. */
+  rollback: {
+    entry: 'lambda-runtime-service/rollback-function',
+    serviceName: 'lambda-runtime-rollback',
+    environment: [R.REGISTRY_TABLE_NAME, R.FUNCTION_LIMITS, R.FUNCTION_PREFIX],
+  },
+  /** POST /v1.0/functions/{name}/invoke (sync, or `?mode=async` → 202). */
+  invoke: {
+    entry: 'lambda-runtime-service/invoke-function',
+    serviceName: 'lambda-runtime-invoke',
+    environment: [R.REGISTRY_TABLE_NAME, R.AUDIT_TABLE_NAME, R.FUNCTION_PREFIX, R.FUNCTION_LIMITS, R.RUNTIME_SETTINGS],
+  },
+  /** GET /v1.0/invocations/{id}, GET /v1.0/functions/{name}/invocations?from=&to=. */
+  readInvocations: {
+    entry: 'lambda-runtime-service/read-invocations',
+    serviceName: 'lambda-runtime-invocations',
+    environment: [R.AUDIT_TABLE_NAME, R.PAGE_TOKEN_SECRET_ARN, R.RUNTIME_SETTINGS],
+  },
+  /** The deploy queue (BuildCompleted from the build bus): create/update, publish, move `live`. */
+  deployBuilds: {
+    entry: 'lambda-runtime-service/deploy-builds',
+    serviceName: 'lambda-runtime-deploy',
+    environment: [
+      R.REGISTRY_TABLE_NAME, R.FUNCTION_PREFIX, R.FUNCTION_LIMITS, R.EXECUTION_ROLE_ARN, R.FUNCTION_TAGS,
+      R.ASYNC_SUCCESS_DESTINATION_ARN, R.ASYNC_FAILURE_DESTINATION_ARN, R.CANARY_QUEUE_URL,
+    ],
+  },
+  /** The canary queue (delayed checks): next step, promote, or automatic rollback on the error rate. */
+  checkCanaries: {
+    entry: 'lambda-runtime-service/check-canaries',
+    serviceName: 'lambda-runtime-canary',
+    environment: [R.REGISTRY_TABLE_NAME, R.AUDIT_TABLE_NAME, R.FUNCTION_PREFIX, R.FUNCTION_LIMITS, R.CANARY_QUEUE_URL],
+  },
+  /** The registry table's stream: schedules follow the registry; a deleted function's AWS resources are purged. */
+  syncRegistry: {
+    entry: 'lambda-runtime-service/sync-registry',
+    serviceName: 'lambda-runtime-sync',
+    environment: [
+      R.REGISTRY_TABLE_NAME, R.FUNCTION_PREFIX, R.FUNCTION_LIMITS, R.FUNCTION_ARN_BASE,
+      R.SCHEDULE_GROUP_NAME, R.SCHEDULER_ROLE_ARN, R.SCHEDULE_DLQ_ARN, R.SCHEDULE_SETTINGS,
+    ],
+  },
+  /** The async results queue (Lambda destinations): completes the audit record, POSTs the signed callback. */
+  completeInvocations: {
+    entry: 'lambda-runtime-service/complete-invocations',
+    serviceName: 'lambda-runtime-results',
+    environment: [R.AUDIT_TABLE_NAME, R.FUNCTION_PREFIX, R.RUNTIME_SETTINGS, R.CALLBACK_SECRET_ARN, R.CALLBACK_SETTINGS],
+  },
+  /** REST API token authorizer: an RS256/ES256 JWT of the issuer for one of the audiences. */
+  jwtAuthorizer: {
+    entry: 'lambda-runtime-service/jwt-authorizer',
+    serviceName: 'lambda-runtime-jwt',
+    environment: [R.JWT_ISSUER, R.JWT_AUDIENCE],
+  },
+} as const;

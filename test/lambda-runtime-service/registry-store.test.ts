@@ -60,6 +60,8 @@ describe('function registry (DynamoDB Local)', () => {
       environment: {},
       rateLimit: DEFAULT_FUNCTION_SETTINGS.rateLimit,
       schedules: [],
+      reservedConcurrency: DEFAULT_FUNCTION_SETTINGS.reservedConcurrency,
+      deployment: { strategy: 'all-at-once' },
       version: 1,
       registeredAt: at,
       updatedAt: at,
@@ -131,11 +133,28 @@ describe('function registry (DynamoDB Local)', () => {
     [{ schedules: [{ name: 'a', expression: 'rate(5 minutes)', payload: { blob: 'x'.repeat(8200) } }] }, /^schedules\.0\.payload: at most 8192 bytes/],
     [{ schedules: [{ name: 'a', expression: 'rate(5 minutes)', retries: 3 }] }, /^schedules\.0: unknown field\(s\) retries$/],
     [{ memorySize: 256 }, /^unknown field\(s\) 'memorySize'$/],
+    [{ reservedConcurrency: 11 }, /^reservedConcurrency: an integer from 1 to 10$/],
+    [{ reservedConcurrency: 0 }, /^reservedConcurrency:/],
+    [{ deployment: { strategy: 'blue-green' } }, /^deployment\.strategy: 'all-at-once' or 'canary'$/],
+    [{ deployment: 'canary' }, /^deployment: \{ strategy/],
+    [{ deployment: { strategy: 'all-at-once', steps: [10] } }, /^deployment: 'all-at-once' takes no other field$/],
+    [{ deployment: { strategy: 'canary', steps: [50, 10] } }, /^deployment\.steps: strictly ascending$/],
+    [{ deployment: { strategy: 'canary', steps: [100] } }, /^deployment\.steps\[0\]: an integer from 1 to 99$/],
+    [{ deployment: { strategy: 'canary', steps: [] } }, /^deployment\.steps: 1 to 5 percentages$/],
+    [{ deployment: { strategy: 'canary', stepMinutes: 0 } }, /^deployment\.stepMinutes: an integer from 1 to 1440$/],
+    [{ deployment: { strategy: 'canary', maxErrorRatePercent: 101 } }, /^deployment\.maxErrorRatePercent: a number from 0 to 100$/],
+    [{ deployment: { strategy: 'canary', weight: 0.1 } }, /^deployment: unknown field\(s\) 'weight'$/],
   ] as Array<[Record<string, unknown>, RegExp]>).map(([change, message]) => [JSON.stringify(change).slice(0, 90), change, message] as const))('register refuses %s with a 400 naming the field', async (_, change, message) => {
     const error = await rejection(registerFunction({ name: fresh(), ...base, ...change } as never, t.registry));
     expect(error).toBeInstanceOf(ValidationError);
     expect(error.statusCode).toBe(400);
     expect(error.message).toMatch(message);
+  });
+
+  test('register fills a canary policy from the defaults and keeps what it names', async () => {
+    const record = await registerFunction({ name: fresh(), ...base, reservedConcurrency: 10, deployment: { strategy: 'canary', steps: [25] } }, t.registry);
+    expect(record.reservedConcurrency).toBe(10);
+    expect(record.deployment).toEqual({ strategy: 'canary', steps: [25], stepMinutes: 5, maxErrorRatePercent: 5, minInvocations: 10 });
   });
 
   test('register accepts valid schedules (rate, cron, at; IANA zones and aliases), environment up to the limit, custom runtime', async () => {
