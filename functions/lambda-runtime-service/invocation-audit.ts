@@ -7,7 +7,7 @@
  * recorded `pending` when accepted (`recordInvocation` with status pending), then finished once by
  * `completeInvocation` (conditional on `pending`: a redelivered result changes nothing).
  */
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import {
   AUDIT_FIELD_LIMITS, AUDIT_TABLE_SCHEMA as S, AuditLayout as L, DEFAULT_RUNTIME_SETTINGS, FUNCTION_NAME_PATTERN,
   INVOCATION_ID_PATTERN, InvocationStatus, type InvocationStatusValue, type RuntimeSettings,
@@ -34,7 +34,21 @@ export interface InvocationRecord {
   readonly errorMessage?: string;
   readonly correlationId?: string;
   readonly finishedAt?: string;
+  /** Async: Lambda's request id of the Invoke (what its destination records name). */
+  readonly requestId?: string;
+  /** Async: where the result is POSTed (validated https URL). */
+  readonly callbackUrl?: string;
+  /** Async with a callback: where its delivery stands ({@link CallbackState}). */
+  readonly callbackState?: CallbackState;
+  readonly callbackAttempts?: number;
 }
+
+/**
+ * A callback's delivery: `retrying` until one of the final states. `delivered` is never sent again;
+ * `rejected` (a 4xx other than 408/429, or a 3xx), `blocked` (SSRF guard) and `exhausted` are final too.
+ */
+export type CallbackState = 'retrying' | 'delivered' | 'rejected' | 'blocked' | 'exhausted';
+export const FINAL_CALLBACK_STATES: ReadonlySet<CallbackState> = new Set(['delivered', 'rejected', 'blocked', 'exhausted']);
 
 export type InvocationOutcome = Pick<InvocationRecord, 'status' | 'durationMs' | 'errorType' | 'errorMessage' | 'version' | 'finishedAt'>;
 
@@ -46,6 +60,8 @@ const toRecord = (item: Record<string, unknown>) =>
 
 /** Caller- or function-supplied text, cut to a bound (by code points, never splitting a character). */
 const bounded = (text: string | undefined, max: number) => (text === undefined ? undefined : Array.from(text).slice(0, max).join(''));
+
+const retentionOf = (services: AuditServices) => ({ ...DEFAULT_RUNTIME_SETTINGS, ...services.settings }.auditRetentionSeconds);
 
 function checkId(invocationId: unknown): string {
   if (typeof invocationId !== 'string' || !INVOCATION_ID_PATTERN.test(invocationId)) throw new ValidationError('invocationId: 1-64 letters, digits or -');
@@ -77,7 +93,7 @@ export async function recordInvocation(record: InvocationRecord, services: Audit
   if (typeof record.functionName !== 'string' || !FUNCTION_NAME_PATTERN.test(record.functionName)) throw new ValidationError('functionName: a registered name');
   if (typeof record.startedAt !== 'string' || !ISO_MS.test(record.startedAt)) throw new ValidationError('startedAt: an ISO 8601 UTC time with milliseconds');
   if (record.mode !== 'sync' && record.mode !== 'async') throw new ValidationError("mode: 'sync' or 'async'");
-  const retention = { ...DEFAULT_RUNTIME_SETTINGS, ...services.settings }.auditRetentionSeconds;
+  const retention = retentionOf(services);
   const item = {
     [S.partitionKey]: L.invocationPk(invocationId),
     [S.functionIndex.partitionKey]: L.functionPk(record.functionName),
@@ -135,6 +151,90 @@ export async function completeInvocation(
   } catch (error) {
     if (!isConditionFailure(error)) throw error;
     return undefined;
+  }
+}
+
+/**
+ * After an async Invoke returned: the pointer `LAMBDA_REQUEST#{requestId}` → `{ invocationId }` and
+ * the pending item's `requestId` (and `callbackUrl`), in one transaction, so a completion that finds
+ * the pointer always finds an item that names its callback. TTL'd like the audit item. A repeat of
+ * the same link is a no-op (false); a request id already pointing elsewhere throws.
+ */
+export async function linkLambdaRequest(
+  link: { invocationId: string; requestId: string; startedAt: string; callbackUrl?: string }, services: AuditServices,
+): Promise<boolean> {
+  const invocationId = checkId(link.invocationId);
+  const requestId = checkId(link.requestId);
+  const ttl = Math.floor(Date.parse(link.startedAt) / 1000) + retentionOf(services);
+  try {
+    await services.db.send(new TransactWriteCommand({
+      TransactItems: [
+        {
+          Put: {
+            TableName: services.tableName,
+            Item: { [S.partitionKey]: L.requestPk(requestId), invocationId, [S.timeToLiveAttribute]: ttl },
+            ConditionExpression: 'attribute_not_exists(#pk)',
+            ExpressionAttributeNames: { '#pk': S.partitionKey },
+          },
+        },
+        {
+          Update: {
+            TableName: services.tableName,
+            Key: { [S.partitionKey]: L.invocationPk(invocationId) },
+            UpdateExpression: link.callbackUrl ? 'SET requestId = :rid, callbackUrl = :url' : 'SET requestId = :rid',
+            // The pending item was written before the Invoke: it exists, and no other request claimed it.
+            ConditionExpression: 'attribute_exists(#pk) AND attribute_not_exists(requestId)',
+            ExpressionAttributeNames: { '#pk': S.partitionKey },
+            ExpressionAttributeValues: { ':rid': requestId, ...(link.callbackUrl ? { ':url': link.callbackUrl } : {}) },
+          },
+        },
+      ],
+    }));
+    return true;
+  } catch (error) {
+    if ((error as { name?: string }).name !== 'TransactionCanceledException') throw error;
+    const pointer = await invocationIdOfRequest(requestId, services);
+    if (pointer === invocationId) return false;
+    throw error;
+  }
+}
+
+/** The invocation id an async request id points at, or undefined (not started by the platform, or not linked yet). */
+export async function invocationIdOfRequest(requestId: string, services: AuditServices): Promise<string | undefined> {
+  checkId(requestId);
+  const { Item } = await services.db.send(new GetCommand({
+    TableName: services.tableName, Key: { [S.partitionKey]: L.requestPk(requestId) }, ConsistentRead: true,
+  }));
+  return typeof Item?.invocationId === 'string' ? Item.invocationId : undefined;
+}
+
+/**
+ * Records where an invocation's callback stands. A `delivered` callback is never changed again
+ * (condition), so a late duplicate attempt cannot turn it back into `retrying`.
+ */
+export async function recordCallback(
+  invocationId: string, state: CallbackState, services: AuditServices, detail?: string,
+): Promise<boolean> {
+  checkId(invocationId);
+  try {
+    await services.db.send(new UpdateCommand({
+      TableName: services.tableName,
+      Key: { [S.partitionKey]: L.invocationPk(invocationId) },
+      UpdateExpression: `SET callbackState = :state, callbackAttempts = if_not_exists(callbackAttempts, :zero) + :one${detail ? ', callbackDetail = :detail' : ''}`,
+      ConditionExpression: 'attribute_exists(#pk) AND (attribute_not_exists(callbackState) OR callbackState <> :delivered)',
+      ExpressionAttributeNames: { '#pk': S.partitionKey },
+      ExpressionAttributeValues: {
+        ':state': state,
+        ':zero': 0,
+        ':one': 1,
+        ':delivered': 'delivered',
+        ...(detail ? { ':detail': bounded(detail, AUDIT_FIELD_LIMITS.errorMessage) } : {}),
+      },
+    }));
+    return true;
+  } catch (error) {
+    if (!isConditionFailure(error)) throw error;
+    return false;
   }
 }
 

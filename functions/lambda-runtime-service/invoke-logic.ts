@@ -13,12 +13,14 @@
  *
  * Async (`Event`): the audit item is written `pending` BEFORE the Invoke, so the id handed out in the
  * 202 is readable at once (`GET /v1.0/invocations/{id}`) and never names an invocation nobody recorded;
- * if Lambda refuses the Invoke, that item is finished with the refusal instead.
+ * if Lambda refuses the Invoke, that item is finished with the refusal instead. Once Lambda accepted it,
+ * its request id (the `x-amzn-RequestId` its destination records will name) is linked to the item in
+ * one transaction (pointer + `requestId`/`callbackUrl` on the item): the completion handler follows it.
  */
 import { randomUUID } from 'node:crypto';
 import { InvokeCommand, type InvokeCommandOutput, type LambdaClient } from '@aws-sdk/client-lambda';
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import { completeInvocation, recordInvocation, type AuditServices, type InvocationOutcome } from './invocation-audit';
+import { completeInvocation, linkLambdaRequest, recordInvocation, type AuditServices, type InvocationOutcome } from './invocation-audit';
 import { MetadataCache, type CacheStats } from './metadata-cache';
 import type { RateLimiter } from './rate-limiter';
 import { getFunction, type RegistryServices } from './registry-store';
@@ -49,6 +51,8 @@ export interface InvokeServices {
 export interface InvokeOptions {
   readonly mode: 'sync' | 'async';
   readonly correlationId: string;
+  /** Async only: where the completion POSTs the result (validated by the API handler; the SSRF guard runs at delivery). */
+  readonly callbackUrl?: string;
 }
 
 export interface InvokeResult extends APIGatewayProxyResult {
@@ -57,6 +61,8 @@ export interface InvokeResult extends APIGatewayProxyResult {
   /** The audit status recorded, for the handler's metrics (invocations, errors, throttles). */
   readonly status?: InvocationStatusValue;
   readonly durationMs?: number;
+  /** The function itself failed (Lambda's `FunctionError`), as opposed to a refusal or a throttle. */
+  readonly functionError?: boolean;
 }
 
 /** The registry behind a container's cache: live functions only (deleted ones read as absent). */
@@ -86,6 +92,7 @@ const unavailable = (correlationId: string) =>
 interface Answer {
   readonly response: APIGatewayProxyResult;
   readonly outcome: Omit<InvocationOutcome, 'durationMs' | 'finishedAt'>;
+  readonly functionError?: boolean;
 }
 
 /** A sandbox timeout is an error to the caller, but its own status in the audit. */
@@ -102,6 +109,7 @@ function functionErrorAnswer(out: InvokeCommandOutput, correlationId: string): A
   return {
     response: jsonResponse(502, { errorType, errorMessage }, correlationId),
     outcome: { status: statusOfFunctionError(errorType), errorType, errorMessage, version: out.ExecutedVersion },
+    functionError: true,
   };
 }
 
@@ -201,7 +209,7 @@ export async function invokeFunction(
     Payload: body,
   });
 
-  if (mode === 'async') return invokeAsync(name, command, base, services);
+  if (mode === 'async') return invokeAsync(name, command, base, options.callbackUrl, services);
 
   let answer: Answer;
   try {
@@ -225,13 +233,13 @@ export async function invokeFunction(
   await auditSafely(services, invocationId, () => recordInvocation({
     ...base, ...answer.outcome, durationMs, finishedAt: new Date(endMs).toISOString(),
   }, services.audit));
-  return { ...answer.response, invocationId, status: answer.outcome.status, durationMs };
+  return { ...answer.response, invocationId, status: answer.outcome.status, durationMs, functionError: answer.functionError };
 }
 
 async function invokeAsync(
   name: string, command: InvokeCommand,
   base: { invocationId: string; functionName: string; mode: 'sync' | 'async'; startedAt: string; correlationId: string },
-  services: InvokeServices,
+  callbackUrl: string | undefined, services: InvokeServices,
 ): Promise<InvokeResult> {
   const { invocationId, correlationId } = base;
   // Written first, and not "safely": an id we cannot record is not handed out (503 below, nothing invoked).
@@ -240,8 +248,9 @@ async function invokeAsync(
   } catch {
     return problem(503, 'AUDIT_UNAVAILABLE', 'The invocation could not be recorded; nothing was invoked, retry later', correlationId, { 'Retry-After': '1' });
   }
+  let requestId: string | undefined;
   try {
-    await services.lambda.send(command);
+    requestId = (await services.lambda.send(command)).$metadata.requestId;
   } catch (error) {
     const answer = refusalAnswer(error, name, correlationId);
     const nowMs = services.nowMs ?? Date.now;
@@ -250,7 +259,19 @@ async function invokeAsync(
     }, services.audit));
     return { ...answer.response, invocationId, status: answer.outcome.status };
   }
-  return { ...jsonResponse(202, { invocationId }, correlationId), invocationId, status: InvocationStatus.PENDING };
+  // The function runs now whatever happens here: a failed link is reported, and the completion then
+  // records the result under the request id once its grace for this write has passed.
+  if (requestId) {
+    const link = { invocationId, requestId, startedAt: base.startedAt, callbackUrl };
+    await auditSafely(services, invocationId, () => linkLambdaRequest(link, services.audit));
+  } else {
+    services.onAuditFailure?.(new Error('Lambda accepted the invocation without a request id'), invocationId);
+  }
+  return {
+    ...jsonResponse(202, { invocationId }, correlationId, { Location: `/v1.0/invocations/${invocationId}` }),
+    invocationId,
+    status: InvocationStatus.PENDING,
+  };
 }
 
 /** The function already ran (or was refused): a failed audit write is reported, never turned into the caller's error. */

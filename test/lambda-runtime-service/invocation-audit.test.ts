@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { runtimeTables, type RuntimeTables } from './runtime-tables';
 import {
-  completeInvocation, getInvocation, listInvocations, recordInvocation, type InvocationRecord,
+  completeInvocation, getInvocation, invocationIdOfRequest, linkLambdaRequest, listInvocations, recordCallback, recordInvocation,
+  type InvocationRecord,
 } from '../../functions/lambda-runtime-service/invocation-audit';
 import { ValidationError } from '../../functions/shared/errors';
-import { DEFAULT_RUNTIME_SETTINGS } from '../../lib/lambda-runtime-service/contract';
+import { AuditLayout, DEFAULT_RUNTIME_SETTINGS } from '../../lib/lambda-runtime-service/contract';
 
 let seq = 0;
 const fresh = () => `audited-${++seq}`;
@@ -55,6 +56,38 @@ describe('invocation audit (DynamoDB Local)', () => {
     expect((await getInvocation(pending.invocationId, t.audit))!.status).toBe('error');
     expect(await completeInvocation(randomUUID(), { status: 'success' }, t.audit)).toBeUndefined();
     await expect(completeInvocation(pending.invocationId, { status: 'pending' }, t.audit)).rejects.toThrow(ValidationError);
+  });
+
+  test('an async request id is linked once: pointer (TTL of the audit) and requestId/callbackUrl on the pending item, in one transaction', async () => {
+    const pending = invocation(fresh(), at(4), { mode: 'async', status: 'pending', durationMs: undefined, version: undefined });
+    await recordInvocation(pending, t.audit);
+    const requestId = randomUUID();
+    const link = { invocationId: pending.invocationId, requestId, startedAt: pending.startedAt, callbackUrl: 'https://hooks.example.com/x' };
+    expect(await linkLambdaRequest(link, t.audit)).toBe(true);
+    expect(await invocationIdOfRequest(requestId, t.audit)).toBe(pending.invocationId);
+    expect(await t.rawAuditItem(AuditLayout.requestPk(requestId))).toEqual({
+      PK: AuditLayout.requestPk(requestId),
+      invocationId: pending.invocationId,
+      ttl: Date.parse(pending.startedAt) / 1000 + DEFAULT_RUNTIME_SETTINGS.auditRetentionSeconds,
+    });
+    expect(await getInvocation(pending.invocationId, t.audit)).toMatchObject({ status: 'pending', requestId, callbackUrl: link.callbackUrl });
+    expect(await linkLambdaRequest(link, t.audit)).toBe(false); // a retried write: no-op
+    expect(await invocationIdOfRequest(randomUUID(), t.audit)).toBeUndefined();
+
+    // No pending item (never recorded): neither write happens.
+    const orphan = randomUUID();
+    await expect(linkLambdaRequest({ ...link, invocationId: randomUUID(), requestId: orphan }, t.audit)).rejects.toThrow(/cancel/i);
+    expect(await invocationIdOfRequest(orphan, t.audit)).toBeUndefined();
+  });
+
+  test('callback state: attempts counted; once delivered it never changes', async () => {
+    const record = invocation(fresh(), at(5), { mode: 'async' });
+    await recordInvocation(record, t.audit);
+    expect(await recordCallback(record.invocationId, 'retrying', t.audit, 'HTTP 503')).toBe(true);
+    expect(await recordCallback(record.invocationId, 'delivered', t.audit)).toBe(true);
+    expect(await recordCallback(record.invocationId, 'retrying', t.audit)).toBe(false);
+    expect(await getInvocation(record.invocationId, t.audit)).toMatchObject({ callbackState: 'delivered', callbackAttempts: 2 });
+    expect(await recordCallback(randomUUID(), 'delivered', t.audit)).toBe(false); // no item: nothing created
   });
 
   test('error text and correlation id are bounded (by characters, never splitting one)', async () => {
