@@ -128,8 +128,10 @@ export async function registerFunction(input: RegisterInput, services: RegistryS
     if (!old.purgedAt) throw new FunctionBeingDeletedError(name);
     // A purged tombstone: replace it, unless it changed meanwhile (a concurrent registration won).
     try {
-      await put('#d = :d AND #p = :p', { ':d': old.deletedAt, ':p': old.purgedAt }, { buildsNotBefore: old.deletedAt });
-      return toRecord(item);
+      const carried = { buildsNotBefore: old.deletedAt };
+      await put('#d = :d AND #p = :p', { ':d': old.deletedAt, ':p': old.purgedAt }, carried);
+      // The record as stored: with the carried-over `buildsNotBefore`.
+      return toRecord({ ...item, ...carried });
     } catch (again) {
       if (!isConditionFailure(again)) throw again;
       throw new FunctionExistsError(name);
@@ -386,13 +388,28 @@ export async function ensureRegisteredForBuild(
   }
 }
 
+export interface RollbackOptions {
+  /** The current Lambda version the caller saw: another one is refused (412). */
+  readonly fromLambdaVersion?: string;
+  /**
+   * Only roll back to an older build: a previous deployment newer than the current one is the one
+   * an earlier rollback left (the swap), so there is nothing to roll back to (409). The API's
+   * rollback sets it, so a second (or retried) rollback never rolls forward again.
+   */
+  readonly onlyToOlder?: boolean;
+}
+
+/** The build order of a deployment (as `latestBuild` spells it). */
+const orderOf = (d: FunctionDeployment) => L.buildOrder(d.buildCreatedAt, d.buildId);
+
 /**
  * Makes the previous deployment current again (and the current one previous). With
  * `fromLambdaVersion` (the current version the caller saw) a retried rollback is refused (412)
- * instead of toggling back. `latestBuild` stays: an older redelivered build still changes nothing.
+ * instead of toggling back; with `onlyToOlder` a previous deployment newer than the current one
+ * is refused (409). `latestBuild` stays: an older redelivered build still changes nothing.
  */
 export async function rollbackDeployment(
-  name: string, services: RegistryServices, options: { fromLambdaVersion?: string } = {},
+  name: string, services: RegistryServices, options: RollbackOptions = {},
 ): Promise<FunctionRecord> {
   validateFunctionName(name);
   const values: Record<string, unknown> = { ':map': 'M' };
@@ -400,6 +417,10 @@ export async function rollbackDeployment(
   if (options.fromLambdaVersion !== undefined) {
     values[':from'] = options.fromLambdaVersion;
     condition += ' AND #cur.#lv = :from';
+  }
+  if (options.onlyToOlder) {
+    // The build order `{createdAt}#{buildId}` compared field by field (both are stored on each deployment).
+    condition += ' AND (#prev.#bca < #cur.#bca OR (#prev.#bca = #cur.#bca AND #prev.#bid < #cur.#bid))';
   }
   try {
     const { Attributes } = await services.db.send(new UpdateCommand({
@@ -414,6 +435,7 @@ export async function rollbackDeployment(
         '#prev': 'previousDeployment',
         '#cur': 'currentDeployment',
         ...(options.fromLambdaVersion !== undefined ? { '#lv': 'lambdaVersion' } : {}),
+        ...(options.onlyToOlder ? { '#bca': 'buildCreatedAt', '#bid': 'buildId' } : {}),
       },
       ExpressionAttributeValues: values,
       ReturnValues: 'ALL_NEW',
@@ -427,6 +449,11 @@ export async function rollbackDeployment(
     const previous = old.previousDeployment as FunctionDeployment | null | undefined;
     if (!previous) throw new NothingToRollBackError(name);
     const current = old.currentDeployment as FunctionDeployment;
+    if (options.fromLambdaVersion !== undefined && current.lambdaVersion !== options.fromLambdaVersion) {
+      throw new VersionMismatchError(Number(current.lambdaVersion), Number(options.fromLambdaVersion));
+    }
+    // Only the older-build condition is left to have failed.
+    if (options.onlyToOlder && orderOf(previous) >= orderOf(current)) throw new NothingToRollBackError(name);
     throw new VersionMismatchError(Number(current.lambdaVersion), Number(options.fromLambdaVersion));
   }
 }

@@ -337,6 +337,30 @@ describe('function registry (DynamoDB Local)', () => {
     expect(await recordDeployment(name, b3, t.registry)).toMatchObject({ outcome: 'deployed', record: { currentDeployment: b3, previousDeployment: b1 } });
   });
 
+  test('rollback onlyToOlder (the API\'s): once; a second or retried one is 409, never a roll forward; 412 when the current version moved', async () => {
+    const name = fresh();
+    await registerFunction({ name, ...base }, t.registry);
+    const b1 = build('o1', '2026-11-29T08:01:00.000Z', '1');
+    const b2 = build('o2', '2026-11-29T08:02:00.000Z', '2');
+    await recordDeployment(name, b1, t.registry);
+    await recordDeployment(name, b2, t.registry);
+    expect(await rejection(rollbackDeployment(name, t.registry, { fromLambdaVersion: '1', onlyToOlder: true }))).toMatchObject({ statusCode: 412 });
+    expect(await rollbackDeployment(name, t.registry, { fromLambdaVersion: '2', onlyToOlder: true }))
+      .toMatchObject({ currentDeployment: b1, previousDeployment: b2 });
+    // The previous deployment is now the newer, rolled-back one: nothing older to go to.
+    expect(await rejection(rollbackDeployment(name, t.registry, { fromLambdaVersion: '1', onlyToOlder: true })))
+      .toMatchObject({ statusCode: 409, code: LambdaRuntimeErrors.NOTHING_TO_ROLL_BACK });
+    expect(await rejection(rollbackDeployment(name, t.registry, { onlyToOlder: true }))).toBeInstanceOf(NothingToRollBackError);
+    expect((await getFunction(name, t.registry))!.currentDeployment).toMatchObject(b1);
+    // Same createdAt: the build id breaks the tie, as in latestBuild.
+    const tie = fresh();
+    await registerFunction({ name: tie, ...base }, t.registry);
+    await recordDeployment(tie, build('a-build', '2026-11-29T08:05:00.000Z', '1'), t.registry);
+    await recordDeployment(tie, build('b-build', '2026-11-29T08:05:00.000Z', '2'), t.registry);
+    expect(await rollbackDeployment(tie, t.registry, { onlyToOlder: true })).toMatchObject({ currentDeployment: { buildId: 'a-build' } });
+    expect(await rejection(rollbackDeployment(tie, t.registry, { onlyToOlder: true }))).toBeInstanceOf(NothingToRollBackError);
+  });
+
   test('planDeployment answers, without writing, what recordDeployment would (the pre-check before any Lambda call)', async () => {
     const name = fresh();
     await registerFunction({ name, ...base }, t.registry);
