@@ -7,7 +7,7 @@ import {
 import { s3ObjectCreatedNotification } from '../build-pipeline/s3-notification';
 import { loadHandler, shippedBundle } from '../harness/bundle-handler';
 import { readStream } from '../harness/dynamodb-stream';
-import { apiEvent, configureHandlerEnv, createBucket, fakeContext, sqsRecord, uniqueName, type LocalClients } from '../harness/local-aws';
+import { apiEvent, configureHandlerEnv, createBucket, endpoints, fakeContext, sqsRecord, uniqueName, type LocalClients } from '../harness/local-aws';
 import { startLocalEventBridge } from '../harness/local-eventbridge';
 import { createLocalTable } from '../harness/local-table';
 
@@ -56,6 +56,15 @@ export async function startBuildPipeline(clients: LocalClients) {
 
   /** Builds `zip` for `functionName`; the BuildCompleted envelope the bus carried. */
   async function build(functionName: string, zip: Buffer): Promise<any> {
+    return (await buildForQueue(functionName, zip)).envelope;
+  }
+
+  /**
+   * Builds `zip` for `functionName`; the BuildCompleted envelope, and the SQS message body an
+   * EventBridge rule with the queue as target delivers: the whole EventBridge event, the envelope
+   * its `detail`, built from the entry the publisher put on the bus.
+   */
+  async function buildForQueue(functionName: string, zip: Buffer): Promise<{ envelope: any; body: string }> {
     const created = await createFn(
       { ...apiEvent({ method: 'POST', body: { functionName, runtime: 'nodejs24.x' } }), resource: '/v1.0/builds', path: '/v1.0/builds' },
       fakeContext('create-build'),
@@ -70,11 +79,35 @@ export async function startBuildPipeline(clients: LocalClients) {
     streamSeen += records.length;
     const before = bus.accepted.length;
     await publisher({ Records: records }, fakeContext('build-publisher'));
-    const completed = bus.accepted.slice(before).map((e) => JSON.parse(e.Detail!))
-      .find((d) => d.eventType === BuildEvents.COMPLETED && d.payload.jobId === jobId);
-    if (!completed) throw new Error(`no BuildCompleted for job ${jobId}`);
-    return completed;
+    const entry = bus.accepted.slice(before)
+      .find((e) => { const d = JSON.parse(e.Detail!); return d.eventType === BuildEvents.COMPLETED && d.payload.jobId === jobId; });
+    if (!entry) throw new Error(`no BuildCompleted for job ${jobId}`);
+    const envelope = JSON.parse(entry.Detail!);
+    const event = {
+      'version': '0',
+      'id': entry.EventId,
+      'detail-type': entry.DetailType,
+      'source': entry.Source,
+      'account': '000000000000',
+      'time': new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      'region': 'us-east-1',
+      'resources': [],
+      'detail': envelope,
+    };
+    return { envelope, body: JSON.stringify(event) };
   }
 
-  return { build, artifacts, stop: () => bus.stop() };
+  return { build, buildForQueue, artifacts, stop: () => bus.stop() };
+}
+
+/**
+ * The messages of a fauxqs queue still waiting out their DelaySeconds (fauxqs's read-only
+ * inspection endpoint: nothing is received, so visibility and receive counts stay untouched),
+ * with the delay each was sent with.
+ */
+export async function delayedMessages(queueName: string): Promise<Array<{ body: string; delaySeconds: number }>> {
+  const response = await fetch(`${endpoints().fauxqs}/_fauxqs/queues/${encodeURIComponent(queueName)}`);
+  if (!response.ok) throw new Error(`fauxqs inspection of ${queueName}: ${response.status}`);
+  const state = await response.json() as { messages: { delayed: Array<{ body: string; sentTimestamp: number; delayUntil: number }> } };
+  return state.messages.delayed.map((m) => ({ body: m.body, delaySeconds: Math.round((m.delayUntil - m.sentTimestamp) / 1000) }));
 }

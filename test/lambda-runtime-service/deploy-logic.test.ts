@@ -1,15 +1,19 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { GetFunctionConfigurationCommand, InvokeCommand, LambdaClient, ListTagsCommand } from '@aws-sdk/client-lambda';
+import {
+  GetFunctionConcurrencyCommand, GetFunctionConfigurationCommand, GetFunctionEventInvokeConfigCommand, InvokeCommand, LambdaClient, ListTagsCommand,
+} from '@aws-sdk/client-lambda';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { startBuildPipeline } from './deploy-build-pipeline';
+import { delayedMessages, startBuildPipeline } from './deploy-build-pipeline';
 import { runtimeTables, type RuntimeTables } from './runtime-tables';
 import {
-  deployBuild, hexToCodeSha256, promoteCanary, rollbackCanary, type DeployServices, type DeployStrategy,
+  deployBuild, hexToCodeSha256, promoteCanary, rollbackCanary, type DeployServices,
 } from '../../functions/lambda-runtime-service/deploy-logic';
 import { deleteFunction, getFunction, markPurged, registerFunction, updateFunction } from '../../functions/lambda-runtime-service/registry-store';
-import { awsFunctionName, CONSUMED_BUILD_EVENT, LIVE_ALIAS } from '../../lib/lambda-runtime-service/contract';
+import {
+  awsFunctionName, CONSUMED_BUILD_EVENT, LIVE_ALIAS, PLATFORM_TAG_KEY, type CanaryCheckMessage, type DeploymentPolicy,
+} from '../../lib/lambda-runtime-service/contract';
 import { yazlZip } from '../build-pipeline/zip-corpus';
-import { createBucket, endpoints, REGION, uniqueName } from '../harness/local-aws';
+import { createBucket, createQueue, endpoints, REGION, uniqueName } from '../harness/local-aws';
 import { startLocalLambda, type LocalLambda } from '../harness/local-lambda/server';
 
 /**
@@ -21,14 +25,19 @@ jest.setTimeout(60_000);
 
 const PREFIX = 'plat';
 const ROLE = 'arn:aws:iam::000000000000:role/platform-function';
-const TAGS = { 'cdk-event-services:platform': 'lambda-runtime-service' };
+const TAGS = { 'cost-center': 'platform' };
+/** The configured tags and the platform tag, whose value is the prefix (the deploy role's IAM conditions key on it). */
+const FUNCTION_TAGS = { ...TAGS, [PLATFORM_TAG_KEY]: PREFIX };
+const ON_SUCCESS = 'arn:aws:sqs:us-east-1:000000000000:async-results';
+const ON_FAILURE = 'arn:aws:sns:us-east-1:000000000000:async-failures';
+const CANARY: DeploymentPolicy = { strategy: 'canary', steps: [10, 50], stepMinutes: 5, maxErrorRatePercent: 5, minInvocations: 10 };
 const sha256Hex = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 let t: RuntimeTables;
 let lambda: LocalLambda;
 let client: LambdaClient;
 const bucket = uniqueName('deploy-artifacts');
-const strategies = new Map<string, DeployStrategy>();
+const canaryQueueName = uniqueName('deploy-canary');
 let services: DeployServices;
 let seq = 0;
 let buildClock = Date.parse('2026-11-29T07:00:00.000Z');
@@ -38,6 +47,7 @@ beforeAll(async () => {
   await createBucket(t.clients.s3, bucket);
   lambda = await startLocalLambda({ s3Endpoint: endpoints().fauxqs });
   // One attempt per call: every Lambda call the deploy makes is one captured request.
+  const canaryQueueUrl = await createQueue(t.clients.sqs, canaryQueueName);
   client = new LambdaClient({ region: REGION, endpoint: lambda.endpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 1 });
   services = {
     registry: t.registry,
@@ -45,7 +55,9 @@ beforeAll(async () => {
     prefix: PREFIX,
     executionRoleArn: ROLE,
     tags: TAGS,
-    strategy: (record) => strategies.get(record.name) ?? { type: 'all-at-once' },
+    maxReservedConcurrency: 4,
+    asyncDestinations: { onSuccess: ON_SUCCESS, onFailure: ON_FAILURE },
+    canaryQueue: { sqs: t.clients.sqs, queueUrl: canaryQueueUrl },
     wait: { attempts: 5, delayMs: 50 },
   };
 });
@@ -95,6 +107,7 @@ async function invokeLive(name: string, payload: unknown = {}) {
 }
 /** The Lambda calls made about one function since `from` (an index into the captured calls), by operation. */
 const callsFor = (name: string, from = 0) => lambda.calls.slice(from).filter((c) => decodeURIComponent(c.path).includes(`/functions/${awsName(name)}`)
+  || decodeURIComponent(c.path).endsWith(`:function:${awsName(name)}`)
   || (c.operation === 'CreateFunction' && (c.input as { FunctionName?: string }).FunctionName === awsName(name)));
 const ops = (name: string, from = 0) => callsFor(name, from).map((c) => `${c.operation} ${c.status}`);
 const versionsOf = (name: string) => [...(lambda.functions.get(awsName(name))?.versions.keys() ?? [])];
@@ -107,8 +120,12 @@ describe('deployBuild (DynamoDB Local, fauxqs S3, local Lambda)', () => {
     expect(await deployBuild(envelope, services)).toEqual({ outcome: 'deployed', name, lambdaVersion: '1', strategy: 'all-at-once' });
 
     expect(await invokeLive(name, { n: 1 })).toMatchObject({ build: jobId, echo: { n: 1 }, executedVersion: '1' });
-    // Four Lambda calls: the lookup that finds no function, create, publish, alias (Local Lambda settles at once: no polls).
-    expect(ops(name, from)).toEqual(['GetFunctionConfiguration 404', 'CreateFunction 201', 'PublishVersion 201', 'CreateAlias 201', 'Invoke 200']);
+    // Seven Lambda calls: the lookup that finds no function, create, publish, reserved concurrency, alias, and
+    // live's async settings read (none yet) and written (Local Lambda settles at once: no polls).
+    expect(ops(name, from)).toEqual([
+      'GetFunction 404', 'CreateFunction 201', 'PublishVersion 201', 'PutFunctionConcurrency 200', 'CreateAlias 201',
+      'GetFunctionEventInvokeConfig 404', 'PutFunctionEventInvokeConfig 200', 'Invoke 200',
+    ]);
 
     // The artifact's hex SHA-256 is Lambda's CodeSha256 of the same ZIP, in base64.
     const config = await client.send(new GetFunctionConfigurationCommand({ FunctionName: awsName(name), Qualifier: '1' }));
@@ -116,8 +133,16 @@ describe('deployBuild (DynamoDB Local, fauxqs S3, local Lambda)', () => {
     expect(hexToCodeSha256(sha256Hex(zip))).toBe(config.CodeSha256);
     expect(config).toMatchObject({ Role: ROLE, Runtime: 'nodejs24.x', Handler: 'index.handler', MemorySize: 128, Timeout: 3 });
     const create = callsFor(name, from).find((c) => c.operation === 'CreateFunction')!.input as Record<string, unknown>;
-    expect(create).toMatchObject({ Publish: false, Code: { S3Bucket: bucket, S3Key: envelope.payload.artifact.key } });
-    expect((await client.send(new ListTagsCommand({ Resource: config.FunctionArn!.replace(/:1$/, '') }))).Tags).toEqual(TAGS);
+    expect(create).toMatchObject({
+      Publish: false, Code: { S3Bucket: bucket, S3Key: envelope.payload.artifact.key }, Role: ROLE, Tags: FUNCTION_TAGS,
+    });
+    expect((await client.send(new ListTagsCommand({ Resource: config.FunctionArn!.replace(/:1$/, '') }))).Tags).toEqual(FUNCTION_TAGS);
+    // The registry's default reserved concurrency (5), capped by the limit (4).
+    expect(await client.send(new GetFunctionConcurrencyCommand({ FunctionName: awsName(name) }))).toMatchObject({ ReservedConcurrentExecutions: 4 });
+    // Async settings on the alias the platform invokes (Lambda applies the invoked qualifier's), not on $LATEST.
+    expect(await client.send(new GetFunctionEventInvokeConfigCommand({ FunctionName: awsName(name), Qualifier: LIVE_ALIAS }))).toMatchObject({
+      MaximumRetryAttempts: 2, DestinationConfig: { OnSuccess: { Destination: ON_SUCCESS }, OnFailure: { Destination: ON_FAILURE } },
+    });
 
     expect(await getFunction(name, t.registry)).toMatchObject({
       runtime: 'nodejs24.x',
@@ -132,14 +157,15 @@ describe('deployBuild (DynamoDB Local, fauxqs S3, local Lambda)', () => {
     const second = await makeBuild(name);
     const from = lambda.calls.length;
     expect(await deployBuild(second.envelope, services)).toMatchObject({ outcome: 'deployed', lambdaVersion: '2' });
-    expect(ops(name, from)).toEqual(['GetFunctionConfiguration 200', 'UpdateFunctionCode 200', 'PublishVersion 201', 'UpdateAlias 200']);
+    // Concurrency and async settings unchanged: one read of the async settings, no write.
+    expect(ops(name, from)).toEqual(['GetFunction 200', 'UpdateFunctionCode 200', 'PublishVersion 201', 'UpdateAlias 200', 'GetFunctionEventInvokeConfig 200']);
     expect(versionsOf(name)).toEqual(['1', '2']);
     expect(await invokeLive(name)).toMatchObject({ build: second.jobId, executedVersion: '2' });
 
-    // The same event again: the registry says duplicate; only a check that the alias serves it.
+    // The same event again: the registry says duplicate; only checks that the alias serves it and has its async settings.
     const again = lambda.calls.length;
     expect(await deployBuild(second.envelope, services)).toEqual({ outcome: 'duplicate', name });
-    expect(ops(name, again)).toEqual(['GetAlias 200']);
+    expect(ops(name, again)).toEqual(['GetAlias 200', 'GetFunctionEventInvokeConfig 200']);
     expect(versionsOf(name)).toEqual(['1', '2']);
 
     // An older build arriving late changes nothing, and calls Lambda not at all.
@@ -157,13 +183,15 @@ describe('deployBuild (DynamoDB Local, fauxqs S3, local Lambda)', () => {
     await deployBuild(first.envelope, services);
     expect(await invokeLive(name)).toMatchObject({ build: first.jobId, greeting: 'hej' });
 
-    await updateFunction(name, { environment: { GREETING: 'hallo' }, memoryMb: 256 }, 1, t.registry);
+    await updateFunction(name, { environment: { GREETING: 'hallo' }, memoryMb: 256, reservedConcurrency: 2 }, 1, t.registry);
     const second = await makeBuild(name);
     const from = lambda.calls.length;
     await deployBuild(second.envelope, services);
     expect(ops(name, from)).toEqual([
-      'GetFunctionConfiguration 200', 'UpdateFunctionCode 200', 'UpdateFunctionConfiguration 200', 'PublishVersion 201', 'UpdateAlias 200',
+      'GetFunction 200', 'UpdateFunctionCode 200', 'UpdateFunctionConfiguration 200', 'PublishVersion 201', 'PutFunctionConcurrency 200',
+      'UpdateAlias 200', 'GetFunctionEventInvokeConfig 200',
     ]);
+    expect(lambda.functions.get(awsName(name))!.reservedConcurrency).toBe(2);
     expect(await invokeLive(name)).toMatchObject({ build: second.jobId, greeting: 'hallo' });
     expect(lambda.functions.get(awsName(name))!.versions.get('2')!.config.MemorySize).toBe(256);
   });
@@ -219,9 +247,19 @@ describe('deployBuild (DynamoDB Local, fauxqs S3, local Lambda)', () => {
     expect(await getFunction(name, t.registry)).toMatchObject({ currentDeployment: { buildId: first.jobId } });
   });
 
+  test('a function whose platform tag went missing is tagged again before its code changes', async () => {
+    const name = fresh();
+    await deployBuild((await makeBuild(name)).envelope, services);
+    delete lambda.functions.get(awsName(name))!.tags[PLATFORM_TAG_KEY];
+    const from = lambda.calls.length;
+    await deployBuild((await makeBuild(name)).envelope, services);
+    expect(ops(name, from).slice(0, 3)).toEqual(['GetFunction 200', 'TagResource 204', 'UpdateFunctionCode 200']);
+    expect(lambda.functions.get(awsName(name))!.tags).toEqual(FUNCTION_TAGS);
+  });
+
   test('canary: the new version gets the weight, the old one keeps the rest; promote moves all; rollback returns to the previous', async () => {
     const name = fresh();
-    strategies.set(name, { type: 'canary', weight: 0.1 });
+    await registerFunction({ name, runtime: 'nodejs24.x', deployment: CANARY }, t.registry);
     const first = await makeBuild(name);
     // Nothing to stay on yet: the first deployment goes all at once.
     expect(await deployBuild(first.envelope, services)).toMatchObject({ outcome: 'deployed', lambdaVersion: '1', strategy: 'all-at-once' });
@@ -231,9 +269,26 @@ describe('deployBuild (DynamoDB Local, fauxqs S3, local Lambda)', () => {
       FunctionVersion: '1', RoutingConfig: { AdditionalVersionWeights: { 2: 0.1 } },
     });
     expect(await getFunction(name, t.registry)).toMatchObject({ currentDeployment: { lambdaVersion: '2' }, previousDeployment: { lambdaVersion: '1' } });
+    // Its first check waits on the canary queue for the step's 5 minutes (300 s: SQS delays up to 15 minutes).
+    const checks = (await delayedMessages(canaryQueueName)).map((m) => ({ ...m, check: JSON.parse(m.body) as CanaryCheckMessage }))
+      .filter((m) => m.check.name === name);
+    expect(checks).toHaveLength(1);
+    const [{ check, delaySeconds }] = checks;
+    expect(check).toEqual({
+      name,
+      buildId: second.jobId,
+      lambdaVersion: '2',
+      step: 0,
+      stepStartedAt: new Date(t.clock.ms).toISOString(),
+      dueAt: new Date(t.clock.ms + 300_000).toISOString(),
+    });
+    expect(delaySeconds).toBeGreaterThan(295);
+    expect(delaySeconds).toBeLessThanOrEqual(300);
     // A redelivery during the canary leaves the split alone (the alias already serves the current version).
     expect(await deployBuild(second.envelope, services)).toMatchObject({ outcome: 'duplicate' });
     expect(lambda.functions.get(awsName(name))!.aliases.get(LIVE_ALIAS)!.FunctionVersion).toBe('1');
+    // ...and sends the step's check again, in case the first send was what failed (the checker acts once per step).
+    expect((await delayedMessages(canaryQueueName)).filter((m) => JSON.parse(m.body).name === name)).toHaveLength(2);
 
     expect(await promoteCanary(name, services)).toBe('2');
     const promoted = lambda.functions.get(awsName(name))!.aliases.get(LIVE_ALIAS)!;
