@@ -36,17 +36,19 @@ export class PreconditionRequiredError extends HttpError {
 }
 
 /**
- * FUNCTION_LIMITS (JSON of every FunctionLimits field, positive numbers), parsed at init: a bad
- * value fails the cold start naming the variable, not a registration later.
+ * FUNCTION_LIMITS (JSON of every FunctionLimits field), parsed at init: a bad value fails the cold
+ * start naming the variable, not a registration later. Numbers >= 0, not only integers: the
+ * construct allows `maxSchedules: 0` and a fractional `maxRequestsPerSecond`.
  */
 export function readFunctionLimits(value: string, variable = 'FUNCTION_LIMITS'): FunctionLimits {
-  let parsed: unknown;
+  let parsed: Record<string, unknown> | undefined;
   try { parsed = JSON.parse(value); } catch { parsed = undefined; }
   const fields = Object.keys(DEFAULT_FUNCTION_LIMITS) as Array<keyof FunctionLimits>;
-  const valid = typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)
-    && fields.every((f) => typeof (parsed as Record<string, unknown>)[f] === 'number' && (parsed as Record<string, number>)[f] > 0);
-  if (!valid) throw new ConfigurationError(`Environment variable ${variable} must be JSON with positive numbers ${fields.join(', ')}`);
-  return Object.fromEntries(fields.map((f) => [f, (parsed as Record<string, number>)[f]])) as unknown as FunctionLimits;
+  const isLimit = (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v >= 0;
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed) || !fields.every((f) => isLimit(parsed![f]))) {
+    throw new ConfigurationError(`Environment variable ${variable} must be JSON with numbers >= 0: ${fields.join(', ')}`);
+  }
+  return Object.fromEntries(fields.map((f) => [f, parsed![f]])) as unknown as FunctionLimits;
 }
 
 /** The `name` path parameter, refused (400) before any read when it cannot be a registered name. */

@@ -282,7 +282,8 @@ describe('GET /v1.0/functions (listing, signed page tokens)', () => {
   });
 
   test('400 for a bad limit, order or an unknown query parameter', async () => {
-    for (const query of [{ limit: '0' }, { limit: '101' }, { limit: 'ten' }, { order: 'oldest' }, { colour: 'red' }]) {
+    const bad: Array<Record<string, string>> = [{ limit: '0' }, { limit: '101' }, { limit: 'ten' }, { order: 'oldest' }, { colour: 'red' }];
+    for (const query of bad) {
       expectProblem(await list(query), 400);
     }
   });
