@@ -105,9 +105,12 @@ export async function startBuildPipeline(clients: LocalClients) {
  * inspection endpoint: nothing is received, so visibility and receive counts stay untouched),
  * with the delay each was sent with.
  */
-export async function delayedMessages(queueName: string): Promise<Array<{ body: string; delaySeconds: number }>> {
+export async function delayedMessages(queueName: string): Promise<Array<{ messageId: string; body: string; delaySeconds: number }>> {
   const response = await fetch(`${endpoints().fauxqs}/_fauxqs/queues/${encodeURIComponent(queueName)}`);
   if (!response.ok) throw new Error(`fauxqs inspection of ${queueName}: ${response.status}`);
-  const state = await response.json() as { messages: { delayed: Array<{ body: string; sentTimestamp: number; delayUntil: number }> } };
-  return state.messages.delayed.map((m) => ({ body: m.body, delaySeconds: Math.round((m.delayUntil - m.sentTimestamp) / 1000) }));
+  type Delayed = { messageId: string; body: string; sentTimestamp: number; delayUntil: number };
+  const state = await response.json() as { messages: { delayed: Delayed[] } };
+  return state.messages.delayed.map((m) => ({
+    messageId: m.messageId, body: m.body, delaySeconds: Math.round((m.delayUntil - m.sentTimestamp) / 1000),
+  }));
 }

@@ -1,0 +1,78 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { MetricUnit, Metrics } from '@aws-lambda-powertools/metrics';
+import middy from '@middy/core';
+import sqsPartialBatchFailure from '@middy/sqs-partial-batch-failure';
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { checkCanary, parseCanaryCheck, type CanaryServices } from './canary-logic';
+import { parseFunctionLimits, parsePrefix } from './deploy-logic';
+import {
+  LAMBDA_RUNTIME_METRICS_NAMESPACE, LambdaRuntimeEnv as E, LambdaRuntimeHandlers, LambdaRuntimeMetrics,
+} from '../../lib/lambda-runtime-service/contract';
+import { documentClient } from '../shared/clients/dynamodb';
+import { lambdaClient } from '../shared/clients/lambda';
+import { sqsClient } from '../shared/clients/sqs';
+import { readConfig } from '../shared/config';
+import { createLogger } from '../shared/logger';
+
+const contract = LambdaRuntimeHandlers.checkCanaries;
+const config = readConfig(contract.environment);
+const logger = createLogger(contract.serviceName);
+const metrics = new Metrics({ namespace: LAMBDA_RUNTIME_METRICS_NAMESPACE, serviceName: contract.serviceName });
+const prefix = parsePrefix(config[E.FUNCTION_PREFIX]);
+const limits = parseFunctionLimits(config[E.FUNCTION_LIMITS]);
+
+async function processRecord(record: SQSRecord, services: CanaryServices): Promise<void> {
+  const parsed = parseCanaryCheck(record.body);
+  if ('reason' in parsed) {
+    // Only the deploy path and this handler write to the canary queue: a body that is not a check never becomes one.
+    logger.error('Not a canary check: dropped, never retried', { messageId: record.messageId, reason: parsed.reason });
+    return;
+  }
+  const { message } = parsed;
+  const fields = { messageId: record.messageId, function: message.name, lambdaVersion: message.lambdaVersion, step: message.step };
+  const result = await checkCanary(message, services);
+  if (result.outcome === 'rolled-back') {
+    logger.warn('Canary rolled back: its error rate crossed the threshold', { ...fields, ...result });
+    // One EMF document per rollback, so its FunctionName dimension is this function's alone.
+    metrics.addDimension('FunctionName', message.name);
+    metrics.addMetric(LambdaRuntimeMetrics.ROLLBACKS, MetricUnit.Count, 1);
+    metrics.publishStoredMetrics();
+    return;
+  }
+  logger.info('Canary check done', { ...fields, ...result });
+}
+
+/** Test-only options; the deployed `handler` passes none (the wall clock). */
+export interface CheckCanariesHooks {
+  readonly now?: () => Date;
+}
+
+/**
+ * The canary queue's consumer. A record fails alone (partial batch response) when Lambda, SQS or
+ * DynamoDB failed; every action of a check is conditional, so its redelivery is harmless.
+ */
+export function createCheckCanariesHandler(hooks: CheckCanariesHooks = {}) {
+  const now = hooks.now ?? (() => new Date());
+  const services: CanaryServices = {
+    registry: { db: documentClient, tableName: config[E.REGISTRY_TABLE_NAME], now, limits },
+    audit: { db: documentClient, tableName: config[E.AUDIT_TABLE_NAME] },
+    lambda: lambdaClient,
+    prefix,
+    canaryQueue: { sqs: sqsClient, queueUrl: config[E.CANARY_QUEUE_URL] },
+    now,
+    log: logger,
+  };
+  return middy<SQSEvent, SQSBatchResponse>()
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(sqsPartialBatchFailure({ logger: false as any }))
+    .handler((async (event: SQSEvent) => Promise.allSettled(event.Records.map(async (record) => {
+      try {
+        await processRecord(record, services);
+      } catch (error) {
+        logger.error('Canary check failed: the message is retried', { messageId: record.messageId, error: error as Error });
+        throw error;
+      }
+    }))) as any);
+}
+
+export const handler = createCheckCanariesHandler();
