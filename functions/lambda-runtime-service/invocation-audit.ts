@@ -41,6 +41,8 @@ export interface InvocationRecord {
   /** Async with a callback: where its delivery stands ({@link CallbackState}). */
   readonly callbackState?: CallbackState;
   readonly callbackAttempts?: number;
+  /** The last callback attempt's outcome (`HTTP 503`, the guard's refusal...), bounded. */
+  readonly callbackDetail?: string;
 }
 
 /**
