@@ -9,8 +9,7 @@ import {
   deleteFunction, FunctionNotFoundError, getFunction, listFunctions, registerFunction, updateFunction,
   type ListOrder, type RegisterInput, type RegistryServices,
 } from './registry-store';
-import { DEFAULT_FUNCTION_LIMITS, type FunctionLimits, type FunctionRecord } from '../../lib/lambda-runtime-service/contract';
-import { ConfigurationError } from '../shared/config';
+import type { FunctionRecord } from '../../lib/lambda-runtime-service/contract';
 import { BadRequestError, HttpError } from '../shared/errors';
 import { openPageToken, signPageToken } from '../shared/page-token';
 import { validate } from '../shared/validation';
@@ -33,22 +32,6 @@ export class PreconditionRequiredError extends HttpError {
   constructor() {
     super(428, 'PRECONDITION_REQUIRED', 'If-Match is required: send the ETag of the version you read (GET /v1.0/functions/{name}), e.g. If-Match: "3"');
   }
-}
-
-/**
- * FUNCTION_LIMITS (JSON of every FunctionLimits field), parsed at init: a bad value fails the cold
- * start naming the variable, not a registration later. Numbers >= 0, not only integers: the
- * construct allows `maxSchedules: 0` and a fractional `maxRequestsPerSecond`.
- */
-export function readFunctionLimits(value: string, variable = 'FUNCTION_LIMITS'): FunctionLimits {
-  let parsed: Record<string, unknown> | undefined;
-  try { parsed = JSON.parse(value); } catch { parsed = undefined; }
-  const fields = Object.keys(DEFAULT_FUNCTION_LIMITS) as Array<keyof FunctionLimits>;
-  const isLimit = (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v >= 0;
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed) || !fields.every((f) => isLimit(parsed![f]))) {
-    throw new ConfigurationError(`Environment variable ${variable} must be JSON with numbers >= 0: ${fields.join(', ')}`);
-  }
-  return Object.fromEntries(fields.map((f) => [f, parsed![f]])) as unknown as FunctionLimits;
 }
 
 /** The `name` path parameter, refused (400) before any read when it cannot be a registered name. */

@@ -1,8 +1,9 @@
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import {
-  etagOf, functionLink, listPage, parseFunctionName, parseIfMatch, patchFunction, readFunction, readFunctionLimits, register, removeFunction,
+  etagOf, functionLink, listPage, parseFunctionName, parseIfMatch, patchFunction, readFunction, register, removeFunction,
   requireJsonContentType, type RegistryApiServices,
 } from './registry-api-logic';
+import { readFunctionLimits } from './registry-store';
 import { LambdaRuntimeEnv, LambdaRuntimeHandlers } from '../../lib/lambda-runtime-service/contract';
 import { documentClient } from '../shared/clients/dynamodb';
 import { secretsManagerClient } from '../shared/clients/secrets-manager';

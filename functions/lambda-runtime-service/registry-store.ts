@@ -19,6 +19,7 @@ import {
   DEFAULT_FUNCTION_LIMITS, DEFAULT_RUNTIME_SETTINGS, LambdaRuntimeErrors, REGISTRY_TABLE_SCHEMA as S, RegistryLayout as L,
   type FunctionDeployment, type FunctionLimits, type FunctionRecord, type RuntimeSettings,
 } from '../../lib/lambda-runtime-service/contract';
+import { ConfigurationError } from '../shared/config';
 import { isConditionFailure } from '../shared/dynamodb-conditions';
 import { HttpError, ValidationError } from '../shared/errors';
 
@@ -53,6 +54,22 @@ export class VersionMismatchError extends HttpError {
 export class NothingToRollBackError extends HttpError {
   override readonly name: string = 'NothingToRollBackError';
   constructor(name: string) { super(409, LambdaRuntimeErrors.NOTHING_TO_ROLL_BACK, `The function '${name}' has no previous deployment to roll back to`); }
+}
+
+/**
+ * FUNCTION_LIMITS (JSON of every FunctionLimits field), parsed at init: a bad value fails the cold
+ * start naming the variable, not a registration later. Numbers >= 0, not only integers: the
+ * construct allows `maxSchedules: 0` and a fractional `maxRequestsPerSecond`.
+ */
+export function readFunctionLimits(value: string, variable = 'FUNCTION_LIMITS'): FunctionLimits {
+  let parsed: Record<string, unknown> | undefined;
+  try { parsed = JSON.parse(value); } catch { parsed = undefined; }
+  const fields = Object.keys(DEFAULT_FUNCTION_LIMITS) as Array<keyof FunctionLimits>;
+  const isLimit = (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v >= 0;
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed) || !fields.every((f) => isLimit(parsed![f]))) {
+    throw new ConfigurationError(`Environment variable ${variable} must be JSON with numbers >= 0: ${fields.join(', ')}`);
+  }
+  return Object.fromEntries(fields.map((f) => [f, parsed![f]])) as unknown as FunctionLimits;
 }
 
 const limitsOf = (s: RegistryServices): FunctionLimits => ({ ...DEFAULT_FUNCTION_LIMITS, ...s.limits });
