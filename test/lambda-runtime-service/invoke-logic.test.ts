@@ -3,7 +3,7 @@ import { CreateAliasCommand, CreateFunctionCommand, LambdaClient, PublishVersion
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { runtimeTables, type RuntimeTables } from './runtime-tables';
-import { getInvocation } from '../../functions/lambda-runtime-service/invocation-audit';
+import { getInvocation, invocationIdOfRequest } from '../../functions/lambda-runtime-service/invocation-audit';
 import { createFunctionCache, INVOKE_PAYLOAD_LIMITS, invokeFunction, takeCacheStats, type InvokeServices } from '../../functions/lambda-runtime-service/invoke-logic';
 import { RateLimiter } from '../../functions/lambda-runtime-service/rate-limiter';
 import { deleteFunction, registerFunction, updateFunction } from '../../functions/lambda-runtime-service/registry-store';
@@ -111,6 +111,7 @@ describe('invokeFunction, synchronous', () => {
     const result = await invokeFunction('boom', '{"id":7}', opts(), container());
     expect(result.statusCode).toBe(502);
     expect(json(result.body)).toEqual({ errorType: 'TypeError', errorMessage: 'bad input 7' }); // no trace
+    expect(result.functionError).toBe(true);
     expect(await getInvocation(result.invocationId!, t.audit)).toMatchObject({
       status: InvocationStatus.ERROR, errorType: 'TypeError', errorMessage: 'bad input 7', version: '1',
     });
@@ -186,6 +187,10 @@ describe('invokeFunction, asynchronous', () => {
     const runs = invocationsOf('later');
     expect(runs).toHaveLength(1);
     expect(runs[0]).toMatchObject({ invocationType: 'Event', executedVersion: '1' });
+    // Lambda's request id (what its destination record will name) is linked to the audit item.
+    expect(await getInvocation(invocationId, t.audit)).toMatchObject({ status: InvocationStatus.PENDING, requestId: runs[0].requestId });
+    expect(await invocationIdOfRequest(runs[0].requestId, t.audit)).toBe(invocationId);
+    expect(result.headers).toMatchObject({ Location: `/v1.0/invocations/${invocationId}` });
   });
 
   test('an async call Lambda refuses finishes its pending audit item with the refusal; an unreachable Lambda answers 503', async () => {
