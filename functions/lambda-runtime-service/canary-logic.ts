@@ -118,11 +118,11 @@ export async function checkCanary(message: CanaryCheckMessage, services: CanaryS
     return { outcome: 'waiting', delaySeconds: await sendCanaryCheck(message, now, services.canaryQueue) };
   }
   const record = await getFunction(message.name, services.registry);
+  const name = awsFunctionName(services.prefix, message.name);
   const stale = notCurrent(record, message);
-  if (stale) return { outcome: 'superseded', reason: stale };
+  if (stale) return { outcome: 'superseded', reason: await finishRollback(name, record, message, services) ?? stale };
   const policy = deploymentPolicyOf(record!);
   const previous = record!.previousDeployment?.lambdaVersion;
-  const name = awsFunctionName(services.prefix, message.name);
   const alias = await getAlias(name, services);
   const weight = alias?.RoutingConfig?.AdditionalVersionWeights?.[message.lambdaVersion];
 
@@ -174,6 +174,31 @@ export async function checkCanary(message: CanaryCheckMessage, services: CanaryS
     return { outcome: 'superseded', reason: 'live moved while the step was judged' };
   }
   return { outcome: 'advanced', step: next, weight: nextWeight, ...counts };
+}
+
+/**
+ * A rollback is two writes: the registry, then the alias. When the first was done and the second
+ * was not (a failure between them; the retried message then finds the canary superseded), `live`
+ * still serves the registry's current version with a weight on this canary: take the weight off,
+ * conditional on the alias revision. A newer deploy's canary (another version weighted) is left alone.
+ */
+async function finishRollback(
+  name: string, record: FunctionRecord | undefined, message: CanaryCheckMessage, services: CanaryServices,
+): Promise<string | undefined> {
+  const current = record?.currentDeployment?.lambdaVersion;
+  if (!current || current === message.lambdaVersion) return undefined;
+  const alias = await getAlias(name, services);
+  if (!alias || alias.FunctionVersion !== current || alias.RoutingConfig?.AdditionalVersionWeights?.[message.lambdaVersion] === undefined) return undefined;
+  try {
+    await setAlias(name, current, {}, services, { revisionId: alias.RevisionId });
+  } catch (error) {
+    if (!isSuperseded(error)) throw error;
+    return undefined;
+  }
+  services.log?.info('live alias: the rolled-back canary\'s weight removed', {
+    function: message.name, lambdaVersion: message.lambdaVersion, live: current,
+  });
+  return `rolled back to version ${current}: live's weight on ${message.lambdaVersion} removed`;
 }
 
 async function promote(

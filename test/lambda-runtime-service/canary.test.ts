@@ -5,7 +5,7 @@ import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { delayedMessages } from './deploy-build-pipeline';
 import { runtimeTables, type RuntimeTables } from './runtime-tables';
 import { recordInvocation } from '../../functions/lambda-runtime-service/invocation-audit';
-import { getFunction, registerFunction } from '../../functions/lambda-runtime-service/registry-store';
+import { getFunction, registerFunction, rollbackDeployment } from '../../functions/lambda-runtime-service/registry-store';
 import {
   awsFunctionName, CONSUMED_BUILD_EVENT, DEFAULT_FUNCTION_LIMITS, LAMBDA_RUNTIME_METRICS_NAMESPACE, LambdaRuntimeEnv as E, LambdaRuntimeMetrics,
   LIVE_ALIAS, PLATFORM_TAG_KEY, type CanaryCheckMessage, type DeploymentPolicy, type InvocationStatusValue,
@@ -276,9 +276,22 @@ describe('canary deploys (deploy-builds and check-canaries, shipped bundles)', (
     advanceMinutes(5);
     await invocations(name, '2', 'error', 20);
     expect((await runChecks(check)).batchItemFailures).toEqual([]);
-    expect(lambda.calls.length).toBe(calls); // decided from the registry, before any Lambda call
+    // Decided from the registry; the one Lambda call reads live to see whether a rollback was left half done (it was not).
+    expect(lambda.calls.slice(calls).map((c) => c.operation)).toEqual(['GetAlias']);
     expect(liveRouting(name)).toEqual({ version: '2', weights: { 3: 0.1 } });
     expect(await getFunction(name, t.registry)).toMatchObject({ currentDeployment: { buildId: third.jobId, lambdaVersion: '3' } });
+  });
+
+  test('a rollback interrupted between the registry and the alias is finished by the redelivered check', async () => {
+    const name = fresh();
+    const { check } = await startCanary(name);
+    // The checker's first write (the registry) happened, the alias move did not: live still splits traffic.
+    await rollbackDeployment(name, t.registry, { fromLambdaVersion: '2' });
+    expect(liveRouting(name)).toEqual({ version: '1', weights: { 2: 0.1 } });
+    advanceMinutes(5);
+    expect((await runChecks(check)).batchItemFailures).toEqual([]);
+    expect(liveRouting(name)).toEqual({ version: '1', weights: {} });
+    expect(await getFunction(name, t.registry)).toMatchObject({ currentDeployment: { lambdaVersion: '1' } });
   });
 
   test('too few invocations: the step is extended once (judged from its start), then moves on with what it has', async () => {
