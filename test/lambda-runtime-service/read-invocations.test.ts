@@ -77,6 +77,19 @@ afterAll(async () => {
   t?.clients.ddb.destroy();
 });
 
+test('a RUNTIME_SETTINGS that is not JSON of every setting fails the cold start, naming the variable', () => {
+  const saved = process.env[E.RUNTIME_SETTINGS];
+  try {
+    for (const bad of ['nope', JSON.stringify({ auditRetentionSeconds: 86_400 }), JSON.stringify({ ...DEFAULT_RUNTIME_SETTINGS, auditRetentionSeconds: 'long' })]) {
+      process.env[E.RUNTIME_SETTINGS] = bad;
+      expect(() => jest.isolateModules(() => loadHandler(shippedBundle('functions/lambda-runtime-service/read-invocations.ts'))))
+        .toThrow(/Environment variable RUNTIME_SETTINGS must be JSON/);
+    }
+  } finally {
+    process.env[E.RUNTIME_SETTINGS] = saved;
+  }
+});
+
 describe('GET /v1.0/invocations/{id}', () => {
   test('200 with the audit record (no table keys) and the caller\'s correlation id', async () => {
     const [record] = await seed(fresh(), 1);

@@ -128,6 +128,24 @@ describe('POST /v1.0/functions', () => {
   });
 });
 
+describe('cold start', () => {
+  test('a FUNCTION_LIMITS that is not JSON of every limit fails the cold start, naming the variable', () => {
+    const saved = process.env[E.FUNCTION_LIMITS];
+    try {
+      for (const bad of ['{', '[]', JSON.stringify({ ...DEFAULT_FUNCTION_LIMITS, maxBurst: -1 }), JSON.stringify({ maxMemoryMb: 512 })]) {
+        process.env[E.FUNCTION_LIMITS] = bad;
+        expect(() => jest.isolateModules(() => loadHandler(shippedBundle('functions/lambda-runtime-service/registry-api.ts'))))
+          .toThrow(/Environment variable FUNCTION_LIMITS must be JSON/);
+      }
+      // The construct allows no schedules and a fractional rate.
+      process.env[E.FUNCTION_LIMITS] = JSON.stringify({ ...DEFAULT_FUNCTION_LIMITS, maxSchedules: 0, maxRequestsPerSecond: 0.5 });
+      expect(() => jest.isolateModules(() => loadHandler(shippedBundle('functions/lambda-runtime-service/registry-api.ts')))).not.toThrow();
+    } finally {
+      process.env[E.FUNCTION_LIMITS] = saved;
+    }
+  });
+});
+
 describe('GET /v1.0/functions/{name}', () => {
   test('200 with the record and its ETag; 404 FUNCTION_NOT_FOUND for an unknown name', async () => {
     const name = fresh();
