@@ -7,6 +7,8 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context, SQSBatchResp
 import { Webhook } from 'standardwebhooks';
 import { runtimeTables, type RuntimeTables } from './runtime-tables';
 import type { CompleteTestHooks } from '../../functions/lambda-runtime-service/complete-invocations';
+// From source (no SDK client, nothing ESM-only): the record parsing as plain functions.
+import * as logic from '../../functions/lambda-runtime-service/complete-invocations-logic';
 import { getInvocation } from '../../functions/lambda-runtime-service/invocation-audit';
 import { registerFunction } from '../../functions/lambda-runtime-service/registry-store';
 import { generateSigningSecret } from '../../functions/shared/outbound-webhook/standard-webhooks-signer';
@@ -335,5 +337,48 @@ describeTls('complete-invocations (shipped bundles, local Lambda destinations, S
     await clients.sqs.send(new SendMessageCommand({ QueueUrl: results.url, MessageBody: JSON.stringify(other) }));
     expect((await poll())!.failed).toEqual([]);
     expect(await recordOf(other.requestContext.requestId)).toBeUndefined();
+  });
+});
+
+describe('destination records (pure parsing)', () => {
+  const requestContext = (condition: string) => ({
+    requestId: randomUUID(), functionArn: `arn:aws:lambda:${REGION}:000000000000:function:${PREFIX}-orders:live`, condition, approximateInvokeCount: 3,
+  });
+  const parse = (value: unknown) => {
+    const parsed = logic.parseDestinationRecord(typeof value === 'string' ? value : JSON.stringify(value));
+    if ('invalid' in parsed) throw new Error(parsed.invalid);
+    return parsed;
+  };
+
+  test('EventAgeExceeded (no response: the function never ran) is an error named by the condition', () => {
+    const record = parse({ version: '1.0', timestamp: new Date().toISOString(), requestContext: requestContext('EventAgeExceeded'), requestPayload: {} });
+    expect(logic.outcomeOf(record)).toEqual({ status: 'error', errorType: 'EventAgeExceeded', errorMessage: undefined, version: undefined });
+  });
+
+  test('a handled error and a timeout message without a type', () => {
+    const base = { version: '1.0', timestamp: new Date().toISOString(), requestContext: requestContext('RetriesExhausted') };
+    expect(logic.outcomeOf(parse({ ...base, responseContext: { statusCode: 200, executedVersion: '4', functionError: 'Handled' }, responsePayload: 'x' })))
+      .toEqual({ status: 'error', errorType: 'Handled', errorMessage: undefined, version: '4' });
+    expect(logic.outcomeOf(parse({
+      ...base,
+      responseContext: { statusCode: 200, executedVersion: '4', functionError: 'Unhandled' },
+      responsePayload: { errorMessage: '2026-11-29T10:00:00.000Z abc Task timed out after 3.00 seconds' },
+    }))).toMatchObject({ status: 'timeout', version: '4' });
+  });
+
+  test('an SNS notification without raw delivery is unwrapped; anything else is refused with a reason', () => {
+    const record = { version: '1.0', timestamp: new Date().toISOString(), requestContext: requestContext('Success') };
+    expect(parse({ Type: 'Notification', Message: JSON.stringify(record) }).requestContext).toEqual(record.requestContext);
+    expect(logic.parseDestinationRecord('not json')).toEqual({ invalid: 'body is not JSON' });
+    expect(logic.parseDestinationRecord(JSON.stringify({ ...record, requestContext: { ...record.requestContext, requestId: '../x' } })))
+      .toEqual({ invalid: 'requestContext.requestId' });
+  });
+
+  test('only functions under the prefix are the platform\'s', () => {
+    const arn = (name: string) => `arn:aws:lambda:${REGION}:000000000000:function:${name}:live`;
+    expect(logic.functionNameOfArn(arn('plat-orders'), 'plat')).toBe('orders');
+    expect(logic.functionNameOfArn(`arn:aws:lambda:${REGION}:000000000000:function:plat-orders`, 'plat')).toBe('orders');
+    expect(logic.functionNameOfArn(arn('platform-orders'), 'plat')).toBeUndefined();
+    expect(logic.functionNameOfArn(arn('plat-Bad_Name'), 'plat')).toBeUndefined();
   });
 });
