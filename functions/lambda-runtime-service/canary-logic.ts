@@ -188,7 +188,8 @@ async function finishRollback(
   const current = record?.currentDeployment?.lambdaVersion;
   if (!current || current === message.lambdaVersion) return undefined;
   const alias = await getAlias(name, services);
-  if (!alias || alias.FunctionVersion !== current || alias.RoutingConfig?.AdditionalVersionWeights?.[message.lambdaVersion] === undefined) return undefined;
+  const weighted = alias?.RoutingConfig?.AdditionalVersionWeights?.[message.lambdaVersion] !== undefined;
+  if (!alias || alias.FunctionVersion !== current || !weighted) return undefined;
   try {
     await setAlias(name, current, {}, services, { revisionId: alias.RevisionId });
   } catch (error) {
