@@ -37,6 +37,7 @@ afterAll(async () => {
   await lambda?.close();
   client?.destroy();
   lambdaClient?.destroy();
+  clients.s3.destroy();
 });
 
 const schedule = (Name: string, extra: Partial<CreateScheduleCommandInput> = {}): CreateScheduleCommandInput => ({

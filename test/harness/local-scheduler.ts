@@ -112,6 +112,8 @@ export interface LocalScheduler {
   get(groupName: string, name: string): StoredSchedule | undefined;
   /** Answers the next `times` calls that `match` with an error of `type` (a Scheduler outage, a throttle). */
   failCalls(match: (call: CapturedSchedulerCall) => boolean, times: number, type?: SchedulerErrorType): void;
+  /** Ends every failure injection (the outage is over). */
+  clearFailures(): void;
   /** Does what Scheduler does when the schedule is due: an Event Invoke of its Lambda target with its Input. */
   fire(groupName: string, name: string): Promise<ScheduleFiring>;
   stop(): Promise<void>;
@@ -364,6 +366,7 @@ export async function startLocalScheduler(options: LocalSchedulerOptions = {}): 
     schedules: (groupName) => sorted().filter((s) => !groupName || s.GroupName === groupName),
     get: (groupName, name) => store.get(key(groupName, name)),
     failCalls: (match, times, type = 'InternalServerException') => { failures.push({ match, left: times, type }); },
+    clearFailures: () => { failures.length = 0; },
     fire: async (groupName, name) => {
       const schedule = store.get(key(groupName, name));
       if (!schedule) throw new Error(`No schedule ${groupName}/${name}`);
