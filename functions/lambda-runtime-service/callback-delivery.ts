@@ -52,15 +52,34 @@ export function signingSecrets(secretString: string | undefined, now: Date): str
   return secrets;
 }
 
-/** The secret string, read once per `ttlMs` per container (one GetSecretValue; a rotation is seen that late at most). */
+/**
+ * The secret string, read once per `ttlMs` per container (one GetSecretValue; a rotation is seen that
+ * late at most). A receiver answering 401/403 may already hold a rotated secret: `refetchIfChanged`
+ * reads again, at most every `minRefetchMs`, so hostile receivers cannot drive the reads.
+ */
 export class CallbackSecretCache {
   private cached?: { value: string | undefined; at: number };
+  private lastForced = Number.NEGATIVE_INFINITY;
 
-  constructor(private readonly fetch: () => Promise<string | undefined>, private readonly ttlMs = 300_000, private readonly nowMs = Date.now) {}
+  constructor(
+    private readonly fetch: () => Promise<string | undefined>,
+    private readonly ttlMs = 300_000,
+    private readonly minRefetchMs = 30_000,
+    private readonly nowMs = Date.now,
+  ) {}
 
   async get(): Promise<string | undefined> {
     if (!this.cached || this.nowMs() - this.cached.at >= this.ttlMs) this.cached = { value: await this.fetch(), at: this.nowMs() };
     return this.cached.value;
+  }
+
+  /** The value read again if allowed now and different from the one held; otherwise undefined. */
+  async refetchIfChanged(): Promise<string | undefined> {
+    if (this.nowMs() - this.lastForced < this.minRefetchMs) return undefined;
+    this.lastForced = this.nowMs();
+    const before = this.cached?.value;
+    this.cached = { value: await this.fetch(), at: this.nowMs() };
+    return this.cached.value !== before ? this.cached.value : undefined;
   }
 }
 
@@ -78,7 +97,7 @@ export function readCallbackSettings(json: string): CallbackSettings {
 
 export interface CallbackServices {
   readonly settings: CallbackSettings;
-  readonly secrets: Pick<CallbackSecretCache, 'get'>;
+  readonly secrets: Pick<CallbackSecretCache, 'get' | 'refetchIfChanged'>;
   readonly now: () => Date;
   /** Guard options beyond the production defaults: tests only (loopback receivers, a stub resolver, a test CA). */
   readonly guard?: Omit<GuardedAgentOptions, 'allowHttp'>;
@@ -109,15 +128,23 @@ const why = (result: DeliveryResult) => (result.status ? `HTTP ${result.status}`
 /** One attempt (`attempt` = this record's receive count, 1-based) and what to do next. */
 export async function sendCallback(url: string, body: CallbackBody, attempt: number, services: CallbackServices): Promise<CallbackDecision> {
   const { settings } = services;
-  const at = services.now();
-  const result = await deliver({ url }, { id: body.invocationId, body: JSON.stringify(body) }, {
-    ...services.guard,
-    secrets: signingSecrets(await services.secrets.get(), at),
-    connectTimeoutMs: Math.min(settings.timeoutMs, 5_000),
-    totalTimeoutMs: settings.timeoutMs,
-    attempt,
-    now: () => at,
-  });
+  const send = (secretString: string | undefined) => {
+    const at = services.now();
+    return deliver({ url }, { id: body.invocationId, body: JSON.stringify(body) }, {
+      ...services.guard,
+      secrets: signingSecrets(secretString, at),
+      connectTimeoutMs: Math.min(settings.timeoutMs, 5_000),
+      totalTimeoutMs: settings.timeoutMs,
+      attempt,
+      now: () => at,
+    });
+  };
+  let result = await send(await services.secrets.get());
+  if (result.status === 401 || result.status === 403) {
+    // Maybe signed with a secret rotated since this container read it: once more with the fresh one.
+    const fresh = await services.secrets.refetchIfChanged();
+    if (fresh !== undefined) result = await send(fresh);
+  }
   switch (result.outcome) {
     case 'delivered': return { state: 'delivered', reason: why(result) };
     case 'blocked': return { state: 'blocked', reason: why(result) };

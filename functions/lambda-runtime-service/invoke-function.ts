@@ -54,6 +54,7 @@ const services: InvokeServices = {
   rateLimiter: new RateLimiter({ db: documentClient, tableName: config.FUNCTION_REGISTRY_TABLE_NAME, nowMs: Date.now }),
   audit: { db: documentClient, tableName: config.INVOCATION_AUDIT_TABLE_NAME, settings },
   onAuditFailure: (error, invocationId) => logger.error('Audit write failed after the invocation', { invocationId, error: error as Error }),
+  onLambdaError: (error, invocationId) => logger.warn('Lambda refused or did not answer the Invoke', { invocationId, error: error as Error }),
 };
 
 const MAX_CALLBACK_URL_LENGTH = 2048;

@@ -46,6 +46,8 @@ export interface InvokeServices {
   readonly newId?: () => string;
   /** Told when an audit write failed after the invocation ran: the caller still gets the function's answer. */
   readonly onAuditFailure?: (error: unknown, invocationId: string) => void;
+  /** Told when Lambda refused or did not answer an Invoke (the caller gets a mapped status; the cause is only here). */
+  readonly onLambdaError?: (error: unknown, invocationId: string) => void;
 }
 
 export interface InvokeOptions {
@@ -226,6 +228,7 @@ export async function invokeFunction(
         outcome: { status: InvocationStatus.SUCCESS, version: out.ExecutedVersion },
       };
   } catch (error) {
+    services.onLambdaError?.(error, invocationId);
     answer = refusalAnswer(error, name, correlationId);
   }
   const endMs = nowMs();
@@ -252,6 +255,7 @@ async function invokeAsync(
   try {
     requestId = (await services.lambda.send(command)).$metadata.requestId;
   } catch (error) {
+    services.onLambdaError?.(error, invocationId);
     const answer = refusalAnswer(error, name, correlationId);
     const nowMs = services.nowMs ?? Date.now;
     await auditSafely(services, invocationId, () => completeInvocation(invocationId, {

@@ -43,6 +43,8 @@ const SETTINGS: CallbackSettings = { maxAttempts: 3, baseDelayMs: 1_000, maxDela
 const clients = localClients();
 const bucket = uniqueName('complete-code');
 const secret = generateSigningSecret();
+const rotated = generateSigningSecret();
+const secretName = uniqueName('callbacks');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const describeTls = hasOpenssl() ? describe : describe.skip;
 
@@ -96,6 +98,14 @@ describeTls('complete-invocations (shipped bundles, local Lambda destinations, S
       '/bad': (_req, res) => res.writeHead(400).end('no'),
       '/down': (_req, res) => res.writeHead(503).end('down'),
       '/flaky': (_req, res) => res.writeHead(++flakyCalls === 1 ? 503 : 204).end(),
+      '/rotated': (req, res, body) => {
+        try {
+          new Webhook(rotated).verify(body, req.headers as Record<string, string>);
+          res.writeHead(204).end();
+        } catch {
+          res.writeHead(401).end('bad signature');
+        }
+      },
     }, tls);
     base = `https://${HOST}:${receiver.port}`;
 
@@ -105,7 +115,7 @@ describeTls('complete-invocations (shipped bundles, local Lambda destinations, S
       [E.FUNCTION_PREFIX]: PREFIX,
       [E.FUNCTION_LIMITS]: '{}',
       [E.RUNTIME_SETTINGS]: '{}',
-      [E.CALLBACK_SECRET_ARN]: sm.put(uniqueName('callbacks'), JSON.stringify({ current: secret })),
+      [E.CALLBACK_SECRET_ARN]: sm.put(secretName, JSON.stringify({ current: secret })),
       [E.CALLBACK_SETTINGS]: JSON.stringify(SETTINGS),
       AWS_ENDPOINT_URL_LAMBDA: lambda.endpoint,
       AWS_ENDPOINT_URL_SECRETS_MANAGER: sm.endpoint,
@@ -302,6 +312,20 @@ describeTls('complete-invocations (shipped bundles, local Lambda destinations, S
       expect((await recordOf(id))!.callbackDetail).toMatch(/not a public address/);
     }
     expect(connections()).toBe(before);
+  });
+
+  test('a receiver already on a rotated secret answers 401: the secret is read again and the callback re-sent at once, signed with both', async () => {
+    await deploy('rotating', 'exports.handler = async () => "done";');
+    // Rotation: the new key signs, the old one too until previousUntil (so the other tests' receivers still verify).
+    sm.put(secretName, JSON.stringify({ current: rotated, previous: secret, previousUntil: new Date(Date.now() + 3_600_000).toISOString() }));
+    const reads = sm.reads();
+    const invocationId = await invokeAsync('rotating', {}, '/rotated');
+    expect((await poll())!.failed).toEqual([]);
+    const [refused, accepted] = hitsOf('/rotated');
+    expect(String(refused.headers['webhook-signature']).split(' ')).toHaveLength(1); // the cached, old secret only
+    expect(String(accepted.headers['webhook-signature']).split(' ')).toHaveLength(2);
+    expect(sm.reads()).toBe(reads + 1);
+    expect(await recordOf(invocationId)).toMatchObject({ callbackState: 'delivered', callbackAttempts: 1 });
   });
 
   test('a record with no pointer: retried while the invoke handler may still be writing, then recorded under its request id (a schedule)', async () => {
