@@ -60,7 +60,7 @@ export function createCheckCanariesHandler(hooks: CheckCanariesHooks = {}) {
     prefix,
     canaryQueue: { sqs: sqsClient, queueUrl: config[E.CANARY_QUEUE_URL] },
     now,
-    log: logger,
+    log: { info: (m, x) => logger.info(m, { ...x }), warn: (m, x) => logger.warn(m, { ...x }) },
   };
   return middy<SQSEvent, SQSBatchResponse>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
