@@ -79,6 +79,8 @@ beforeAll(async () => {
     [E.RUNTIME_SETTINGS]: JSON.stringify({ ...DEFAULT_RUNTIME_SETTINGS, tombstoneRetentionSeconds: TOMBSTONE_SECONDS }),
     AWS_ENDPOINT_URL_SCHEDULER: scheduler.endpoint,
     AWS_ENDPOINT_URL_LAMBDA: lambda.endpoint,
+    // Errors only: the failure test reads the handler's error line.
+    POWERTOOLS_LOG_LEVEL: 'ERROR',
   });
   sync = loadHandler<StreamFn>(shippedBundle('functions/lambda-runtime-service/sync-registry.ts'));
 });
@@ -133,6 +135,18 @@ async function deploy(name: string) {
 describe('sync-registry (DynamoDB Local stream, local Scheduler, local Lambda)', () => {
   // Each test reads its own records: what an earlier test left in the stream (a purge's own write) is skipped.
   beforeEach(async () => { await newRecords(); });
+  let logLines: any[] = [];
+  beforeEach(() => {
+    logLines = [];
+    // Powertools writes ERROR lines to stderr, the others to stdout.
+    for (const stream of [process.stdout, process.stderr]) {
+      jest.spyOn(stream, 'write').mockImplementation((chunk: any) => {
+        for (const line of String(chunk).split('\n').filter((l) => l.startsWith('{'))) logLines.push(JSON.parse(line));
+        return true;
+      });
+    }
+  });
+  afterEach(() => jest.restoreAllMocks());
 
   test('registered: schedules created DISABLED as the contract says; deployed: ENABLED, and a fired schedule runs the function; replays write nothing', async () => {
     const name = fresh();
@@ -319,6 +333,9 @@ describe('sync-registry (DynamoDB Local stream, local Scheduler, local Lambda)',
     expect(result).toEqual({ batchItemFailures: [{ itemIdentifier: records[0].dynamodb!.SequenceNumber }] });
     expect(names(good)).toEqual([`${good}.nightly`]);
     expect(names(bad)).toEqual([]);
+    expect(logLines.map((l) => [l.level, l.message, l.function, l.error])).toEqual([
+      ['ERROR', 'Function not reconciled, its record is retried', bad, 'InternalServerException'],
+    ]);
 
     scheduler.clearFailures();
     expect(await run(records)).toEqual({ batchItemFailures: [] });
