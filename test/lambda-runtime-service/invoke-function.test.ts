@@ -1,4 +1,4 @@
-import { LambdaClient } from '@aws-sdk/client-lambda';
+import { LambdaClient, PutFunctionConcurrencyCommand } from '@aws-sdk/client-lambda';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { runtimeTables, type RuntimeTables } from './runtime-tables';
 import { getInvocation } from '../../functions/lambda-runtime-service/invocation-audit';
@@ -140,6 +140,16 @@ describe('invoke-function (shipped bundle)', () => {
       expect(doc).toMatchObject({ FunctionName: 'tight', Invocations: 1 });
       expect(metricNames(doc)).not.toContain('Duration');
     }
+  });
+
+  test("Lambda's own throttle (reserved concurrency) answers 429 too, counted in Throttles", async () => {
+    await deploy('narrow', 'exports.handler = async () => { await new Promise((r) => setTimeout(r, 1500)); return "ok"; };');
+    await client.send(new PutFunctionConcurrencyCommand({ FunctionName: awsFunctionName(PREFIX, 'narrow'), ReservedConcurrentExecutions: 1 }));
+    const { result: results, emf } = await captureEmf(() => Promise.all([1, 2, 3].map(() =>
+      handler(invokeEvent({ name: 'narrow', body: {} }), fakeContext('lambda-runtime-invoke')))));
+    expect(results.map((r) => r.statusCode).sort()).toEqual([200, 429, 429]);
+    expect(results.find((r) => r.statusCode === 429)!.headers).toMatchObject({ 'Retry-After': '1' });
+    expect(emf.filter((doc) => doc.Throttles === 1 && doc.FunctionName === 'narrow')).toHaveLength(2);
   });
 
   test('413 for an oversize payload, 400 for non-JSON, an unknown mode or a bad callbackUrl; nothing reaches Lambda', async () => {
