@@ -190,16 +190,21 @@ describe('canary deploys (deploy-builds and check-canaries, shipped bundles)', (
     await invocations(name, '1', 'error', 30); // the old version's errors are not the canary's
     await invocations(name, '2', 'pending', 5); // async calls not finished yet are not judged
 
-    // Delivered early (SQS delays at most 15 minutes; a step may be longer): sent again for the 4 minutes left.
+    // Delivered early (SQS delays at most 15 minutes; a step may be longer): sent again for the 4 minutes left, no Lambda call.
+    let calls = lambda.calls.length;
     expect((await runChecks(check)).batchItemFailures).toEqual([]);
+    expect(lambda.calls.length).toBe(calls);
     const waiting = await onlyPendingCheck(name);
     expect(waiting.check).toEqual(check.check);
     expect(waiting.delaySeconds).toBe(240);
     expect(liveRouting(name)).toEqual({ version: '1', weights: { 2: 0.1 } });
 
     advanceMinutes(4);
+    calls = lambda.calls.length;
     expect((await runChecks(waiting)).batchItemFailures).toEqual([]);
     expect(liveRouting(name)).toEqual({ version: '1', weights: { 2: 0.5 } });
+    // A step costs two Lambda calls: the alias read, the conditional move.
+    expect(lambda.calls.slice(calls).map((c) => `${c.operation} ${c.status}`)).toEqual(['GetAlias 200', 'UpdateAlias 200']);
     const step1 = await onlyPendingCheck(name);
     expect(step1.check).toEqual({
       name, buildId: second.jobId, lambdaVersion: '2', step: 1, stepStartedAt: now().toISOString(), dueAt: new Date(clock.ms + 300_000).toISOString(),
@@ -208,8 +213,10 @@ describe('canary deploys (deploy-builds and check-canaries, shipped bundles)', (
     advanceMinutes(2);
     await invocations(name, '2', 'success', 10);
     advanceMinutes(3);
+    calls = lambda.calls.length;
     expect((await runChecks(step1)).batchItemFailures).toEqual([]);
     expect(liveRouting(name)).toEqual({ version: '2', weights: {} });
+    expect(lambda.calls.slice(calls).map((c) => `${c.operation} ${c.status}`)).toEqual(['GetAlias 200', 'UpdateAlias 200']);
     expect(await pendingChecks(name)).toEqual([]);
     const out = await client.send(new InvokeCommand({ FunctionName: `${awsName(name)}:${LIVE_ALIAS}` }));
     expect(out.ExecutedVersion).toBe('2');
@@ -224,7 +231,9 @@ describe('canary deploys (deploy-builds and check-canaries, shipped bundles)', (
     await invocations(name, '2', 'error', 2);
     await invocations(name, '2', 'timeout', 1); // 3 of 12: 25% > 5%
     advanceMinutes(4);
+    const calls = lambda.calls.length;
     const emf = await emfDuring(async () => expect((await runChecks(check)).batchItemFailures).toEqual([]));
+    expect(lambda.calls.slice(calls).map((c) => `${c.operation} ${c.status}`)).toEqual(['GetAlias 200', 'UpdateAlias 200']);
 
     expect(liveRouting(name)).toEqual({ version: '1', weights: {} });
     expect(await getFunction(name, t.registry)).toMatchObject({
