@@ -344,6 +344,23 @@ describe('sync-registry (DynamoDB Local stream, local Scheduler, local Lambda)',
   });
 });
 
+test('a cold start with Scheduler settings Scheduler would refuse, or without a variable, fails naming it', () => {
+  const load = (env: Record<string, string | undefined>) => {
+    const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
+    Object.assign(process.env, env);
+    for (const [k, v] of Object.entries(env)) if (v === undefined) delete process.env[k];
+    try {
+      jest.isolateModules(() => { loadHandler(shippedBundle('functions/lambda-runtime-service/sync-registry.ts')); });
+    } finally {
+      for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k]; else process.env[k] = v;
+    }
+  };
+  expect(() => load({ [E.SCHEDULE_SETTINGS]: JSON.stringify({ maximumRetryAttempts: 500 }) })).toThrow(/SCHEDULE_SETTINGS\.maximumRetryAttempts must be a number from 0 to 185/);
+  expect(() => load({ [E.SCHEDULE_SETTINGS]: '[1]' })).toThrow(/SCHEDULE_SETTINGS must be a JSON object/);
+  expect(() => load({ [E.SCHEDULER_ROLE_ARN]: undefined })).toThrow(/Missing environment variable SCHEDULER_ROLE_ARN/);
+  expect(() => load({})).not.toThrow();
+});
+
 async function getRaw(PK: string, SK: string): Promise<Record<string, any> | undefined> {
   return (await clients.doc.send(new GetCommand({ TableName: tableName, Key: { PK, SK }, ConsistentRead: true }))).Item;
 }
