@@ -62,7 +62,12 @@ const services: SyncServices = {
   },
   lambda: lambdaClient,
   prefix: config.FUNCTION_NAME_PREFIX,
-  log: logger,
+  // The Powertools logger's signatures are not SyncLog's: an adapter.
+  log: {
+    info: (m, x) => logger.info(m, { ...x }),
+    warn: (m, x) => logger.warn(m, { ...x }),
+    error: (m, x) => logger.error(m, { ...x }),
+  },
 };
 
 // aws-lambda's and the SDK's AttributeValue types differ only in name.
