@@ -15,7 +15,7 @@ import type { APIGatewayProxyResult } from 'aws-lambda';
 import { createFunctionCache, invokeFunction, takeCacheStats, type InvokeResult, type InvokeServices } from './invoke-logic';
 import { RateLimiter } from './rate-limiter';
 import {
-  InvocationStatus, LAMBDA_RUNTIME_METRICS_NAMESPACE, LambdaRuntimeErrors, LambdaRuntimeHandlers, LambdaRuntimeMetrics as M,
+  InvocationStatus, LAMBDA_RUNTIME_METRICS_NAMESPACE, LambdaRuntimeHandlers, LambdaRuntimeMetrics as M,
   type FunctionLimits, type RuntimeSettings,
 } from '../../lib/lambda-runtime-service/contract';
 import { documentClient } from '../shared/clients/dynamodb';
@@ -58,6 +58,12 @@ const services: InvokeServices = {
 };
 
 const MAX_CALLBACK_URL_LENGTH = 2048;
+/**
+ * One info line per recorded call with top-level `functionName` and `status`: the construct's
+ * all-functions metric filters read it (alarms cannot sum EMF metrics across FunctionName). The
+ * lead's contract is adding this text as INVOCATION_LOG_MESSAGE; import it from there once committed.
+ */
+const INVOCATION_LOG_MESSAGE = 'Invocation recorded';
 let coldStart = true;
 
 const badRequest = (message: string, correlationId: string) =>
@@ -119,8 +125,15 @@ export const handler = httpHandler(logger, async ({ event, correlationId }): Pro
       : event.isBase64Encoded ? Buffer.from(event.body, 'base64') : event.body;
     validated = true;
     result = await invokeFunction(name ?? '', payload, { mode, correlationId, callbackUrl }, services);
-    if (result.statusCode === 429 && result.invocationId) {
-      logger.warn('Invocation throttled', { functionName: name, invocationId: result.invocationId, code: LambdaRuntimeErrors.RATE_LIMITED });
+    if (result.invocationId) {
+      logger.info(INVOCATION_LOG_MESSAGE, {
+        functionName: name,
+        status: result.status,
+        invocationId: result.invocationId,
+        mode,
+        statusCode: result.statusCode,
+        durationMs: result.durationMs,
+      });
     }
     const { invocationId: _id, status: _status, durationMs: _duration, functionError: _error, ...response } = result;
     return response;

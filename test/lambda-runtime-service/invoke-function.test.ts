@@ -42,8 +42,8 @@ const invokeEvent = (req: InvokeRequest): APIGatewayProxyEvent => ({
   pathParameters: { name: req.name },
 });
 
-/** EMF documents printed while `run` ran (Powertools writes one JSON line per flush to stdout). */
-async function captureEmf<T>(run: () => Promise<T>): Promise<{ result: T; emf: Array<Record<string, any>> }> {
+/** EMF documents and log lines printed while `run` ran (Powertools writes one JSON line per flush or log to stdout). */
+async function captureEmf<T>(run: () => Promise<T>): Promise<{ result: T; emf: Array<Record<string, any>>; logs: Array<Record<string, any>> }> {
   const lines: string[] = [];
   const write = process.stdout.write.bind(process.stdout);
   // Kept off the terminal: what Lambda would ship to CloudWatch Logs is only read here.
@@ -53,8 +53,8 @@ async function captureEmf<T>(run: () => Promise<T>): Promise<{ result: T; emf: A
   }) as typeof process.stdout.write;
   try {
     const result = await run();
-    const emf = lines.flatMap((l) => l.split('\n')).filter((l) => l.includes('"_aws"')).map((l) => JSON.parse(l));
-    return { result, emf };
+    const json = lines.flatMap((l) => l.split('\n')).filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+    return { result, emf: json.filter((d) => d._aws), logs: json.filter((d) => !d._aws) };
   } finally {
     process.stdout.write = write;
   }
@@ -78,6 +78,7 @@ beforeAll(async () => {
     [E.RUNTIME_SETTINGS]: '{}',
     AWS_ENDPOINT_URL_LAMBDA: lambda.endpoint,
     POWERTOOLS_METRICS_DISABLED: 'false',
+    POWERTOOLS_LOG_LEVEL: 'INFO',
   });
   jest.isolateModules(() => { handler = loadHandler<HttpFn>(shippedBundle('functions/lambda-runtime-service/invoke-function.ts')); });
 });
@@ -100,6 +101,8 @@ describe('invoke-function (shipped bundle)', () => {
     expect(doc).toMatchObject({ FunctionName: 'echo', service: 'lambda-runtime-invoke', Invocations: 1, ColdStart: 1, MetadataCacheMisses: 1, MetadataCacheHits: 0 });
     expect(doc.Duration).toBeGreaterThanOrEqual(0);
     expect(metricNames(doc)).not.toContain('Errors');
+    // The line the construct's all-functions metric filters read.
+    expect(first.logs).toContainEqual(expect.objectContaining({ message: 'Invocation recorded', functionName: 'echo', status: 'success', statusCode: 200 }));
 
     const second = await call({ name: 'echo', body: { n: 2 } });
     expect(second.emf).toHaveLength(1);
@@ -109,10 +112,11 @@ describe('invoke-function (shipped bundle)', () => {
 
   test('a function error answers 502 with errorType and errorMessage, counted in Errors', async () => {
     await deploy('boom', "exports.handler = async () => { throw new RangeError('too far'); };");
-    const { result, emf } = await call({ name: 'boom', body: {} });
+    const { result, emf, logs } = await call({ name: 'boom', body: {} });
     expect(result.statusCode).toBe(502);
     expect(body(result)).toEqual({ errorType: 'RangeError', errorMessage: 'too far' });
     expect(emf[0]).toMatchObject({ FunctionName: 'boom', Invocations: 1, Errors: 1 });
+    expect(logs).toContainEqual(expect.objectContaining({ message: 'Invocation recorded', functionName: 'boom', status: 'error' }));
   });
 
   test('an unknown function answers 404; its name never becomes a metric dimension', async () => {
