@@ -2,6 +2,7 @@ import { measureAwsCalls } from './aws-calls';
 import { measureBuildWebhooks, printBuildWebhooks } from './build-webhook-bench';
 import { measureBuildWorker, printBuildWorker } from './build-worker-bench';
 import { measureKitOverhead } from './kit-overhead';
+import { measureRuntimeInvoke, printRuntimeInvoke } from './runtime-invoke-bench';
 import { measureSaga } from './saga-bench';
 import { measureSynthTimes } from './synth-times';
 import { measureWebhook } from './webhook-latency';
@@ -75,6 +76,8 @@ async function main(): Promise<void> {
   printBuildWorker(await measureBuildWorker());
   console.log('');
   printBuildWebhooks(await measureBuildWebhooks());
+  console.log('');
+  printRuntimeInvoke(await measureRuntimeInvoke());
   process.exit(); // the handlers' SDK sockets would keep the process alive
 }
 
