@@ -185,7 +185,7 @@ new TextFile(project, 'jest.config.js', {
 });
 
 const synthDev = project.addTask('synth:dev', {
-  description: "Synthesize the example app's dev stack (offline: no AWS credentials, no Docker)",
+  description: "Synthesize the example app's dev stacks (offline: no AWS credentials, no Docker)",
 });
 synthDev.exec('tsx projenrc/bundle-handlers.ts --only-outdated');
 synthDev.exec('cdk synth -c env=dev --quiet');

@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { EnvironmentStack, parseEnvironmentConfig } from './stacks';
+import { createEnvironment, parseEnvironmentConfig } from './stacks';
 
 /**
- * One stack per environment from cdk.json context. `-c env=dev` synthesizes just that
- * one; without it, every environment listed under `environments`.
+ * Two stacks per environment from cdk.json context: the services, and the function platform
+ * deploying the services' builds. `-c env=dev` synthesizes just that environment's two; without
+ * it, every environment listed under `environments`.
  */
 const app = new App();
 const environments = app.node.tryGetContext('environments') as Record<string, unknown> | undefined;
@@ -16,8 +17,7 @@ if (only && !(only in environments)) {
 }
 for (const name of only ? [only] : Object.keys(environments)) {
   const config = parseEnvironmentConfig(name, environments[name]);
-  new EnvironmentStack(app, `cdk-event-services-${name}`, {
-    config,
+  createEnvironment(app, name, config, {
     env: config.account || config.region ? { account: config.account, region: config.region } : undefined,
     tags: { Environment: name, Application: 'cdk-event-services' },
   });

@@ -7,3 +7,4 @@ export * from './product-api';
 export * from './payment-outbox';
 export * from './enrollment-saga';
 export * from './build-pipeline';
+export * from './lambda-runtime-service';

@@ -11,6 +11,11 @@ export interface EnvironmentConfig {
   readonly throttle?: { readonly rateLimit: number; readonly burstLimit: number };
   /** Log retention in days (a CloudWatch Logs allowed value). */
   readonly logRetentionDays?: number;
+  /**
+   * The function platform's prefix: AWS function names `{functionPrefix}-{name}`, one per
+   * environment so environments sharing an account never touch each other's functions.
+   */
+  readonly functionPrefix: string;
   /** Deploy to this account/region; omitted, the stack is environment-agnostic. */
   readonly account?: string;
   readonly region?: string;
@@ -27,6 +32,9 @@ export function parseEnvironmentConfig(name: string, raw: unknown): EnvironmentC
   }
   if (config.logRetentionDays !== undefined && !Object.values(logs.RetentionDays).includes(config.logRetentionDays)) {
     throw new Error(`environments.${name}.logRetentionDays ${config.logRetentionDays} is not a CloudWatch Logs retention (e.g. 7, 30, 90, 365)`);
+  }
+  if (typeof config.functionPrefix !== 'string' || config.functionPrefix.length === 0) {
+    throw new Error(`environments.${name}.functionPrefix is missing: the function platform's name prefix, e.g. "ces-${name}"`);
   }
   return config;
 }

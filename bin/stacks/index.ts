@@ -1,2 +1,4 @@
 export * from './environment-config';
 export * from './environment-stack';
+export * from './function-platform-stack';
+export * from './environment';

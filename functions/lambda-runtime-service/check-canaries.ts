@@ -4,7 +4,8 @@ import middy from '@middy/core';
 import sqsPartialBatchFailure from '@middy/sqs-partial-batch-failure';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { checkCanary, parseCanaryCheck, type CanaryServices } from './canary-logic';
-import { parseFunctionLimits, parsePrefix } from './deploy-logic';
+import { parsePrefix } from './deploy-logic';
+import { readFunctionLimits } from './registry-store';
 import {
   LAMBDA_RUNTIME_METRICS_NAMESPACE, LambdaRuntimeEnv as E, LambdaRuntimeHandlers, LambdaRuntimeMetrics,
 } from '../../lib/lambda-runtime-service/contract';
@@ -19,7 +20,7 @@ const config = readConfig(contract.environment);
 const logger = createLogger(contract.serviceName);
 const metrics = new Metrics({ namespace: LAMBDA_RUNTIME_METRICS_NAMESPACE, serviceName: contract.serviceName });
 const prefix = parsePrefix(config[E.FUNCTION_PREFIX]);
-const limits = parseFunctionLimits(config[E.FUNCTION_LIMITS]);
+const limits = readFunctionLimits(config[E.FUNCTION_LIMITS], E.FUNCTION_LIMITS);
 
 async function processRecord(record: SQSRecord, services: CanaryServices): Promise<void> {
   const parsed = parseCanaryCheck(record.body);

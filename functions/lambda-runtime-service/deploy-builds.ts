@@ -2,7 +2,8 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import sqsPartialBatchFailure from '@middy/sqs-partial-batch-failure';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { deployBuild, parseFunctionLimits, parseFunctionTags, parsePrefix, type DeployServices } from './deploy-logic';
+import { deployBuild, parseFunctionTags, parsePrefix, type DeployServices } from './deploy-logic';
+import { readFunctionLimits } from './registry-store';
 import { LambdaRuntimeEnv as E, LambdaRuntimeHandlers } from '../../lib/lambda-runtime-service/contract';
 import { documentClient } from '../shared/clients/dynamodb';
 import { lambdaClient } from '../shared/clients/lambda';
@@ -15,7 +16,7 @@ const contract = LambdaRuntimeHandlers.deployBuilds;
 const config = readConfig(contract.environment);
 const logger = createLogger(contract.serviceName);
 const prefix = parsePrefix(config[E.FUNCTION_PREFIX]);
-const limits = parseFunctionLimits(config[E.FUNCTION_LIMITS]);
+const limits = readFunctionLimits(config[E.FUNCTION_LIMITS], E.FUNCTION_LIMITS);
 const tags = parseFunctionTags(config[E.FUNCTION_TAGS]);
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -49,7 +49,7 @@ import {
 } from './registry-store';
 import {
   awsFunctionName, CONSUMED_BUILD_EVENT, DEFAULT_FUNCTION_LIMITS, DEFAULT_FUNCTION_SETTINGS, FUNCTION_PREFIX_PATTERN, LambdaRuntimeEnv, LIVE_ALIAS,
-  PLATFORM_TAG_KEY, type CanaryCheckMessage, type DeploymentPolicy, type FunctionDeployment, type FunctionLimits, type FunctionRecord,
+  PLATFORM_TAG_KEY, type CanaryCheckMessage, type DeploymentPolicy, type FunctionDeployment, type FunctionRecord,
 } from '../../lib/lambda-runtime-service/contract';
 import { ConfigurationError } from '../shared/config';
 import { HttpError } from '../shared/errors';
@@ -549,19 +549,6 @@ export async function rollbackCanary(recordName: string, services: AliasServices
 }
 
 /* ---------------------------------------------------------------- handler configuration (read once at init) */
-
-/** FUNCTION_LIMITS (JSON of FunctionLimits; a field left out keeps its default): a bad value fails the cold start, naming it. */
-export function parseFunctionLimits(value: string): FunctionLimits {
-  let parsed: unknown;
-  try { parsed = JSON.parse(value); } catch { parsed = undefined; }
-  if (!isObject(parsed)) throw new ConfigurationError(`${LambdaRuntimeEnv.FUNCTION_LIMITS}: a JSON object of FunctionLimits expected`);
-  const limits = { ...DEFAULT_FUNCTION_LIMITS, ...parsed } as Record<string, unknown>;
-  for (const field of Object.keys(DEFAULT_FUNCTION_LIMITS)) {
-    const n = limits[field];
-    if (typeof n !== 'number' || !Number.isInteger(n) || n < 1) throw new ConfigurationError(`${LambdaRuntimeEnv.FUNCTION_LIMITS}.${field}: a positive integer expected`);
-  }
-  return limits as unknown as FunctionLimits;
-}
 
 /** PLATFORM_FUNCTION_TAGS (a JSON object of strings). */
 export function parseFunctionTags(value: string): Record<string, string> {

@@ -15,7 +15,7 @@ import type { APIGatewayProxyResult } from 'aws-lambda';
 import { createFunctionCache, invokeFunction, takeCacheStats, type InvokeResult, type InvokeServices } from './invoke-logic';
 import { RateLimiter } from './rate-limiter';
 import {
-  InvocationStatus, LAMBDA_RUNTIME_METRICS_NAMESPACE, LambdaRuntimeHandlers, LambdaRuntimeMetrics as M,
+  INVOCATION_LOG_MESSAGE, InvocationStatus, LAMBDA_RUNTIME_METRICS_NAMESPACE, LambdaRuntimeHandlers, LambdaRuntimeMetrics as M,
   type FunctionLimits, type RuntimeSettings,
 } from '../../lib/lambda-runtime-service/contract';
 import { documentClient } from '../shared/clients/dynamodb';
@@ -58,12 +58,6 @@ const services: InvokeServices = {
 };
 
 const MAX_CALLBACK_URL_LENGTH = 2048;
-/**
- * One info line per recorded call with top-level `functionName` and `status`: the construct's
- * all-functions metric filters read it (alarms cannot sum EMF metrics across FunctionName). The
- * lead's contract is adding this text as INVOCATION_LOG_MESSAGE; import it from there once committed.
- */
-const INVOCATION_LOG_MESSAGE = 'Invocation recorded';
 let coldStart = true;
 
 const badRequest = (message: string, correlationId: string) =>

@@ -55,3 +55,25 @@ export function createLogGroup(scope: Construct, id: string, options: { retentio
   }
   return group;
 }
+
+/**
+ * Lets a service (EventBridge, SNS, S3) use `key` when it sends into this account's queues
+ * encrypted with it. The queues' ARNs cannot be named (each queue names the key: a cycle), so
+ * the statement is bound to SQS (`kms:ViaService`) and to queues of this account (the encryption
+ * context SQS sets); each queue's own policy names the rule, topic or bucket that may send.
+ * Nothing is added to an imported key (its policy is its owner's).
+ */
+export function allowServiceIntoQueues(key: kms.IKey, sid: string, service: string): void {
+  if (!(key instanceof kms.Key)) return;
+  const stack = Stack.of(key);
+  key.addToResourcePolicy(new iam.PolicyStatement({
+    sid,
+    principals: [new iam.ServicePrincipal(service)],
+    actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+    resources: ['*'],
+    conditions: {
+      StringEquals: { 'kms:ViaService': `sqs.${stack.region}.amazonaws.com` },
+      StringLike: { 'kms:EncryptionContext:aws:sqs:arn': `arn:${stack.partition}:sqs:${stack.region}:${stack.account}:*` },
+    },
+  }));
+}

@@ -1,4 +1,4 @@
-import { CfnElement, Stack, Validations } from 'aws-cdk-lib';
+import { CfnElement, Stack, Token, Validations } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
 
 /**
@@ -21,4 +21,16 @@ export function nagArn(resource: IConstruct): string {
 /** The same acknowledgement for a rule the NIST 800-53 R5 and PCI DSS 3.2.1 packs both check. */
 export function inBothRegulatoryPacks(rule: string, reason: string): Record<string, string> {
   return { [`NIST.800.53.R5-${rule}`]: reason, [`PCI.DSS.321-${rule}`]: reason };
+}
+
+/**
+ * How cdk-nag writes an ARN built from the stack's pseudo parameters in a finding id:
+ * `arn:<AWS::Partition>:{service}:{region}:{account}:{resource}`, region and account literal
+ * when the stack has them, `<AWS::Region>` / `<AWS::AccountId>` when it is environment-agnostic.
+ */
+export function nagPseudoArn(scope: IConstruct, service: string, resource: string): string {
+  const stack = Stack.of(scope);
+  const region = Token.isUnresolved(stack.region) ? '<AWS::Region>' : stack.region;
+  const account = Token.isUnresolved(stack.account) ? '<AWS::AccountId>' : stack.account;
+  return `arn:<AWS::Partition>:${service}:${region}:${account}:${resource}`;
 }

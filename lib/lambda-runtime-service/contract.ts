@@ -398,7 +398,7 @@ export const LambdaRuntimeEnv = {
   CALLBACK_SECRET_ARN: 'CALLBACK_SECRET_ARN',
   /** JSON of {@link CallbackSettings}. */
   CALLBACK_SETTINGS: 'CALLBACK_SETTINGS',
-  /** The JWT authorizer's issuer (`iss`, and where `/.well-known/jwks.json` is read). */
+  /** The JWT authorizer's issuer (`iss`; its keys from `{issuer}/.well-known/openid-configuration`'s `jwks_uri`, else `/.well-known/jwks.json`). */
   JWT_ISSUER: 'JWT_ISSUER',
   /** JSON array of accepted audiences (`aud`). */
   JWT_AUDIENCE: 'JWT_AUDIENCE',
@@ -459,9 +459,16 @@ export const LambdaRuntimeMetrics = {
   ROLLBACKS: 'CanaryRollbacks',
 } as const;
 
+/**
+ * The invoke handler's log message per recorded call, with top-level `functionName` and `status`
+ * ({@link InvocationStatus}): the construct's all-functions metrics (calls, errors, throttles, for
+ * alarms, which cannot sum EMF metrics across the FunctionName dimension) are metric filters on it.
+ */
+export const INVOCATION_LOG_MESSAGE = 'Invocation recorded';
+
 /** One entry per Lambda handler (`entry`, `serviceName`, `environment`), as BuildPipelineHandlers. */
 export const LambdaRuntimeHandlers = {
-  /** POST/GET /v1.0/functions, GET/PUT/DELETE /v1.0/functions/{name}. */
+  /** POST/GET /v1.0/functions, GET/PATCH/DELETE /v1.0/functions/{name}. */
   registryApi: {
     entry: 'lambda-runtime-service/registry-api',
     serviceName: 'lambda-runtime-registry',
@@ -505,7 +512,7 @@ export const LambdaRuntimeHandlers = {
     entry: 'lambda-runtime-service/sync-registry',
     serviceName: 'lambda-runtime-sync',
     environment: [
-      R.REGISTRY_TABLE_NAME, R.FUNCTION_PREFIX, R.FUNCTION_LIMITS, R.FUNCTION_ARN_BASE,
+      R.REGISTRY_TABLE_NAME, R.FUNCTION_PREFIX, R.FUNCTION_LIMITS, R.FUNCTION_ARN_BASE, R.RUNTIME_SETTINGS,
       R.SCHEDULE_GROUP_NAME, R.SCHEDULER_ROLE_ARN, R.SCHEDULE_DLQ_ARN, R.SCHEDULE_SETTINGS,
     ],
   },
@@ -515,7 +522,7 @@ export const LambdaRuntimeHandlers = {
     serviceName: 'lambda-runtime-results',
     environment: [R.AUDIT_TABLE_NAME, R.FUNCTION_PREFIX, R.RUNTIME_SETTINGS, R.CALLBACK_SECRET_ARN, R.CALLBACK_SETTINGS],
   },
-  /** REST API token authorizer: an RS256/ES256 JWT of the issuer for one of the audiences. */
+  /** REST API token authorizer: an asymmetrically signed JWT (RS/PS/ES) of the issuer for one of the audiences. */
   jwtAuthorizer: {
     entry: 'lambda-runtime-service/jwt-authorizer',
     serviceName: 'lambda-runtime-jwt',

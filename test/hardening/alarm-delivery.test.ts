@@ -2,7 +2,7 @@ import { App, Stack } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
-import { allowsService, asArray, ENVIRONMENTS, environmentStack, referencedId, Resources, resourcesOf } from './template-walk';
+import { allowsService, asArray, ENVIRONMENTS, environmentResources, referencedId, Resources, resourcesOf } from './template-walk';
 import { BuildPipeline, EnrollmentSaga, PaymentOutbox, ProductApi } from '../../lib';
 
 /**
@@ -46,7 +46,7 @@ function undeliverableAlarmActions(resources: Resources): string[] {
 
 describe('every alarm can notify someone', () => {
   test.each(ENVIRONMENTS)('%s stack: topic policy and key let CloudWatch publish every alarm', (name) => {
-    expect(undeliverableAlarmActions(resourcesOf(environmentStack(name)))).toEqual([]);
+    expect(undeliverableAlarmActions(environmentResources(name))).toEqual([]);
   });
 
   test.each([

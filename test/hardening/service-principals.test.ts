@@ -1,6 +1,6 @@
 import { App, Stack } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
-import { asArray, ENVIRONMENTS, environmentStack, Resources, resourcesOf } from './template-walk';
+import { asArray, ENVIRONMENTS, environmentResources, Resources, resourcesOf } from './template-walk';
 import { BuildPipeline, EnrollmentSaga, PaymentOutbox, ProductApi } from '../../lib';
 
 /** Resource policies a service principal can be let into, and where each keeps its document. */
@@ -52,7 +52,7 @@ function alone(create: (s: Stack) => void): Stack {
 
 describe('service principals are scoped in key, queue, topic and bus policies', () => {
   test.each(ENVIRONMENTS)('%s stack', (name) => {
-    expect(unscopedServiceStatements(resourcesOf(environmentStack(name)))).toEqual([]);
+    expect(unscopedServiceStatements(environmentResources(name))).toEqual([]);
   });
 
   test.each([

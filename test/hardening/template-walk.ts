@@ -1,17 +1,49 @@
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { EnvironmentStack, parseEnvironmentConfig } from '../../bin/stacks';
+import { createEnvironment, parseEnvironmentConfig } from '../../bin/stacks';
 
 // The environments exactly as cdk.json defines them.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const environments = require('../../cdk.json').context.environments as Record<string, unknown>;
 
-/** The example app's stack for one environment, as `cdk synth -c env=<name>` builds it. */
-export function environmentStack(name: string, app = new App()): EnvironmentStack {
-  return new EnvironmentStack(app, `cdk-event-services-${name}`, {
-    config: parseEnvironmentConfig(name, environments[name]),
+/** The example app's stacks for one environment (services, function platform), as `cdk synth -c env=<name>` builds them. */
+export function environmentStacks(name: string, app = new App()): Stack[] {
+  const { services, functions } = createEnvironment(app, name, parseEnvironmentConfig(name, environments[name]), {
     env: { account: '111111111111', region: 'eu-west-1' },
   });
+  return [services, functions];
+}
+
+/**
+ * One environment's resources as one template: the stacks' resources together, each
+ * `Fn::ImportValue` replaced by the value its export holds (a `Ref` or `GetAtt` of the other
+ * stack), so the walks follow a reference across stacks as they follow one within a stack.
+ */
+export function environmentResources(name: string): Resources {
+  const templates = environmentStacks(name).map((stack) => Template.fromStack(stack).toJSON());
+  const exports = new Map<string, unknown>();
+  for (const t of templates) {
+    for (const output of Object.values((t.Outputs ?? {}) as Record<string, any>)) {
+      if (output.Export?.Name) exports.set(output.Export.Name, output.Value);
+    }
+  }
+  const resolveImports = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(resolveImports);
+    if (value && typeof value === 'object') {
+      const v = value as Record<string, unknown>;
+      if (typeof v['Fn::ImportValue'] === 'string' && exports.has(v['Fn::ImportValue'])) return exports.get(v['Fn::ImportValue']);
+      return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, resolveImports(x)]));
+    }
+    return value;
+  };
+  const merged: Resources = {};
+  for (const t of templates) {
+    for (const [id, resource] of Object.entries(t.Resources as Resources)) {
+      if (id in merged) throw new Error(`logical id ${id} is in two stacks of ${name}`);
+      merged[id] = resolveImports(resource) as Resources[string];
+    }
+  }
+  return merged;
 }
 
 export const ENVIRONMENTS = Object.keys(environments);

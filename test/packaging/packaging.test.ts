@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as events from 'aws-cdk-lib/aws-events';
-import { BuildPipeline, EnrollmentSaga, PaymentOutbox, ProductApi } from '../../lib';
+import { BuildPipeline, EnrollmentSaga, LambdaRuntimeService, PaymentOutbox, ProductApi } from '../../lib';
 import { handlerEntries } from '../../projenrc/bundle-handlers';
 
 /**
@@ -32,13 +32,16 @@ const CONSUMER_APP = [
   "const { App, Stack, Validations } = require('aws-cdk-lib');",
   "const events = require('aws-cdk-lib/aws-events');",
   "const { AwsSolutionsChecks, NIST80053R5Checks, PCIDSS321Checks } = require('cdk-nag');",
-  "const { BuildPipeline, EnrollmentSaga, PaymentOutbox, ProductApi } = require('cdk-event-services');",
+  "const { BuildPipeline, EnrollmentSaga, LambdaRuntimeService, PaymentOutbox, ProductApi } = require('cdk-event-services');",
   'const app = new App();',
   "const stack = new Stack(app, 'Consumer', { env: { account: '111111111111', region: 'eu-west-1' } });",
   "new ProductApi(stack, 'Products');",
   "const payments = new PaymentOutbox(stack, 'Payments');",
   "new EnrollmentSaga(stack, 'Enrollment', { eventBus: payments.eventBus });",
-  "new BuildPipeline(stack, 'Builds', { containerBuilds: true });",
+  "const builds = new BuildPipeline(stack, 'Builds', { containerBuilds: true });",
+  // A stack of its own: with the other four, one stack would pass CloudFormation's 500 resources.
+  "const platform = new Stack(app, 'Platform', { env: { account: '111111111111', region: 'eu-west-1' } });",
+  "new LambdaRuntimeService(platform, 'Functions', { functionPrefix: 'consumer', builds, jwt: { issuer: 'https://issuer.example.com', audience: ['api'] } });",
   'Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new NIST80053R5Checks(app), new PCIDSS321Checks(app));',
   'app.synth();',
 ].join('\n');
@@ -99,8 +102,11 @@ describe('published package', () => {
 
     run(path.join(BIN, 'cdk'), ['synth', '--quiet', '--no-notices', '--no-version-reporting'], app, offlineEnv());
 
-    const template = JSON.parse(readFileSync(path.join(app, 'cdk.out', 'Consumer.template.json'), 'utf8'));
-    const functions = Object.values(template.Resources).filter((r: any) => r.Type === 'AWS::Lambda::Function' && r.Properties.Runtime === 'nodejs24.x');
+    const read = (name: string) => JSON.parse(readFileSync(path.join(app, 'cdk.out', `${name}.template.json`), 'utf8'));
+    const template = read('Consumer');
+    const platformTemplate = read('Platform');
+    const functions = [template, platformTemplate].flatMap((t) => Object.values(t.Resources))
+      .filter((r: any) => r.Type === 'AWS::Lambda::Function' && r.Properties.Runtime === 'nodejs24.x');
     expect(functions.length).toBeGreaterThanOrEqual(handlerEntries().length);
 
     // The same library version gives the same asset hashes in every app: the consumer's
@@ -109,7 +115,10 @@ describe('published package', () => {
     new ProductApi(stack, 'Products');
     const payments = new PaymentOutbox(stack, 'Payments');
     new EnrollmentSaga(stack, 'Enrollment', { eventBus: payments.eventBus as events.IEventBus });
-    new BuildPipeline(stack, 'Builds', { containerBuilds: true });
+    const builds = new BuildPipeline(stack, 'Builds', { containerBuilds: true });
+    const platform = new Stack(stack.node.scope as App, 'Platform', { env: { account: '111111111111', region: 'eu-west-1' } });
+    new LambdaRuntimeService(platform, 'Functions', { functionPrefix: 'consumer', builds, jwt: { issuer: 'https://issuer.example.com', audience: ['api'] } });
     expect(codeHashes(template)).toEqual(codeHashes(Template.fromStack(stack).toJSON()));
+    expect(codeHashes(platformTemplate)).toEqual(codeHashes(Template.fromStack(platform).toJSON()));
   }, 600_000);
 });
