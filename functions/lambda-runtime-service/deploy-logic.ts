@@ -37,7 +37,7 @@
  * function-level (`$LATEST`) config would never apply to those invocations.
  */
 import {
-  CreateAliasCommand, CreateFunctionCommand, GetAliasCommand, GetFunctionCommand, GetFunctionConfigurationCommand,
+  CreateAliasCommand, CreateFunctionCommand, DeleteFunctionCommand, GetAliasCommand, GetFunctionCommand, GetFunctionConfigurationCommand,
   GetFunctionEventInvokeConfigCommand, PublishVersionCommand, PutFunctionConcurrencyCommand, PutFunctionEventInvokeConfigCommand,
   TagResourceCommand, UpdateAliasCommand,
   UpdateFunctionCodeCommand, UpdateFunctionConfigurationCommand, type AliasConfiguration, type FunctionConfiguration,
@@ -481,7 +481,12 @@ async function finish(record: FunctionRecord, build: ValidBuild, lambdaVersion: 
   const recorded = await recordDeployment(record.name, {
     buildId: build.jobId, buildCreatedAt: build.createdAt, lambdaVersion, codeSha256: hexToCodeSha256(build.artifact.sha256),
   }, services.registry);
-  if (recorded.outcome === 'not_found' || recorded.outcome === 'deleted') return { outcome: 'deleted', name: record.name };
+  if (recorded.outcome === 'not_found' || recorded.outcome === 'deleted') {
+    // Deleted while we published: the purge may already have run its DeleteFunction, so what we
+    // created or updated would outlive the registry entry. Remove it (gone already is fine).
+    await removeOrphan(name, services);
+    return { outcome: 'deleted', name: record.name };
+  }
   if (recorded.outcome !== 'deployed') {
     // A newer build won the race (our version stays published, unused) or this one was recorded already.
     await converge(record.name, services);
@@ -503,6 +508,16 @@ async function finish(record: FunctionRecord, build: ValidBuild, lambdaVersion: 
   const after = await getFunction(record.name, services.registry);
   if (after?.currentDeployment && after.currentDeployment.lambdaVersion !== lambdaVersion) await converge(record.name, services);
   return { outcome: 'deployed', name: record.name, lambdaVersion, strategy: canary ? 'canary' : 'all-at-once' };
+}
+
+/** DeleteFunction of a platform function whose registry entry is deleted; a 404 means the purge got there first. */
+async function removeOrphan(awsName: string, services: DeployServices): Promise<void> {
+  try {
+    await services.lambda.send(new DeleteFunctionCommand({ FunctionName: awsName }));
+    services.log?.warn('function deleted during its deploy: removed what the deploy left', { function: awsName });
+  } catch (error) {
+    if (errorName(error) !== 'ResourceNotFoundException') throw error;
+  }
 }
 
 /** The canary a promotion was asked for is no longer the registry's current deployment. */

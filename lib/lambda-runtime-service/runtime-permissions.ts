@@ -23,6 +23,8 @@ export const DEPLOYER_LAMBDA_ACTIONS = [
   'lambda:GetFunction', 'lambda:GetFunctionConfiguration', 'lambda:UpdateFunctionCode', 'lambda:UpdateFunctionConfiguration',
   'lambda:PublishVersion', 'lambda:GetAlias', 'lambda:CreateAlias', 'lambda:UpdateAlias', 'lambda:PutFunctionConcurrency',
   'lambda:GetFunctionEventInvokeConfig', 'lambda:PutFunctionEventInvokeConfig',
+  // A function deleted from the registry during its deploy: what the deploy created is removed, not orphaned.
+  'lambda:DeleteFunction',
 ];
 
 /**
@@ -120,11 +122,24 @@ function acknowledgeWildcards(service: LambdaRuntimeService, platform: PlatformR
     [`AwsSolutions-IAM5[Resource::${nagPseudoArn(service, 'scheduler', `schedule/${prefix}/*`)}]`]:
       'Schedules are created at run time from the registry, in the platform\'s own group only.',
   });
+  const artifactsWhy = 'Lambda reads a build\'s deployment ZIP with the deployer\'s permissions; builds are named by the ' +
+    'BuildCompleted events, under builds/ of the artifacts bucket.';
   const artifacts = builds.artifactsBucket.node.defaultChild instanceof CfnElement ? nagArn(builds.artifactsBucket) : undefined;
-  if (artifacts) {
-    acknowledgeFindings(service.deployFunction, {
-      [`AwsSolutions-IAM5[Resource::${artifacts}/builds/*]`]: 'Lambda reads a build\'s deployment ZIP with the deployer\'s ' +
-        'permissions; builds are named by the BuildCompleted events, under builds/ of the artifacts bucket.',
+  if (artifacts) acknowledgeFindings(service.deployFunction, { [`AwsSolutions-IAM5[Resource::${artifacts}/builds/*]`]: artifactsWhy });
+  if (Stack.of(builds.artifactsBucket) !== Stack.of(service)) {
+    // A bucket of another stack: synthesis turns the reference into an import before cdk-nag runs, and
+    // the finding names the import. Its export name exists only once references are resolved, so the
+    // acknowledgement is made then (validation runs after reference resolution, before the nag plugin).
+    let acknowledged = false;
+    service.deployFunction.node.addValidation({
+      validate: () => {
+        const imported = /"Fn::ImportValue":"([^"]+)"/.exec(JSON.stringify(Stack.of(service).resolve(builds.artifactsBucket.bucketArn)));
+        if (imported && !acknowledged) {
+          acknowledged = true;
+          acknowledgeFindings(service.deployFunction, { [`AwsSolutions-IAM5[Resource::${imported[1]}/builds/*]`]: artifactsWhy });
+        }
+        return [];
+      },
     });
   }
 }

@@ -10,6 +10,8 @@ const EVENTS = "import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 const SFN = "import { SFNClient } from '@aws-sdk/client-sfn'; const sfn = new SFNClient({});";
 const SQS = "import { SQSClient } from '@aws-sdk/client-sqs'; const sqs = new SQSClient({});";
 const CODEBUILD = "import { CodeBuildClient } from '@aws-sdk/client-codebuild'; const codebuild = new CodeBuildClient({});";
+const LAMBDA = "import { LambdaClient } from '@aws-sdk/client-lambda'; const lambda = new LambdaClient({});";
+const SCHEDULER = "import { SchedulerClient } from '@aws-sdk/client-scheduler'; const scheduler = new SchedulerClient({});";
 const SECRETS = "import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager'; const secrets = new SecretsManagerClient({});";
 
 export const BARE_HANDLERS: Record<string, string> = {
@@ -38,4 +40,14 @@ export const BARE_HANDLERS: Record<string, string> = {
   'build-pipeline/deliver-webhooks': `${DDB} ${SECRETS} ${SQS} export const handler = async () => [ddb, secrets, sqs];`,
   'build-pipeline/rotate-webhook-secret': `${SECRETS} export const handler = async () => secrets;`,
   'build-pipeline/container-build-finished': `${DDB} export const handler = async () => ddb;`,
+  'lambda-runtime-service/registry-api': `${DDB} ${SECRETS} export const handler = async () => [ddb, secrets];`,
+  'lambda-runtime-service/rollback-function': `${DDB} ${LAMBDA} export const handler = async () => [ddb, lambda];`,
+  'lambda-runtime-service/invoke-function': `${DDB} ${LAMBDA} export const handler = async () => [ddb, lambda];`,
+  'lambda-runtime-service/read-invocations': `${DDB} ${SECRETS} export const handler = async () => [ddb, secrets];`,
+  'lambda-runtime-service/deploy-builds': `${DDB} ${LAMBDA} ${SQS} export const handler = async () => [ddb, lambda, sqs];`,
+  'lambda-runtime-service/check-canaries': `${DDB} ${LAMBDA} ${SQS} export const handler = async () => [ddb, lambda, sqs];`,
+  'lambda-runtime-service/sync-registry': `${DDB} ${LAMBDA} ${SCHEDULER} export const handler = async () => [ddb, lambda, scheduler];`,
+  'lambda-runtime-service/complete-invocations': `${DDB} ${SECRETS} ${SQS} export const handler = async () => [ddb, secrets, sqs];`,
+  // Verifies JWTs with jose and the runtime's fetch: no SDK client at all.
+  'lambda-runtime-service/jwt-authorizer': 'export const handler = async () => undefined;',
 };

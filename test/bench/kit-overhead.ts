@@ -6,6 +6,9 @@ import {
   BuildPipelineEnv, CONTAINER_BUILDS_DISABLED, DEFAULT_BUILD_JOB_SETTINGS, DEFAULT_WEBHOOK_SETTINGS, DEFAULT_ZIP_LIMITS,
 } from '../../lib/build-pipeline/contract';
 import { handlerAssetDir } from '../../lib/core/handler-bundling';
+import {
+  DEFAULT_CALLBACK_SETTINGS, DEFAULT_FUNCTION_LIMITS, DEFAULT_RUNTIME_SETTINGS, DEFAULT_SCHEDULE_SETTINGS, LambdaRuntimeEnv, PLATFORM_TAG_KEY,
+} from '../../lib/lambda-runtime-service/contract';
 import { handlerEntries } from '../../projenrc/bundle-handlers';
 import { bundleEntry } from '../harness/bundle-handler';
 
@@ -44,6 +47,15 @@ const CONFIG_VALUES: Record<string, string> = {
   [BuildPipelineEnv.JOB_SETTINGS]: JSON.stringify(DEFAULT_BUILD_JOB_SETTINGS),
   [BuildPipelineEnv.WEBHOOK_SETTINGS]: JSON.stringify(DEFAULT_WEBHOOK_SETTINGS),
   [BuildPipelineEnv.CONTAINER_BUILD_PROJECT]: CONTAINER_BUILDS_DISABLED,
+  [LambdaRuntimeEnv.FUNCTION_LIMITS]: JSON.stringify(DEFAULT_FUNCTION_LIMITS),
+  [LambdaRuntimeEnv.RUNTIME_SETTINGS]: JSON.stringify(DEFAULT_RUNTIME_SETTINGS),
+  [LambdaRuntimeEnv.SCHEDULE_SETTINGS]: JSON.stringify(DEFAULT_SCHEDULE_SETTINGS),
+  [LambdaRuntimeEnv.CALLBACK_SETTINGS]: JSON.stringify(DEFAULT_CALLBACK_SETTINGS),
+  [LambdaRuntimeEnv.FUNCTION_PREFIX]: 'bench',
+  [LambdaRuntimeEnv.FUNCTION_TAGS]: JSON.stringify({ [PLATFORM_TAG_KEY]: 'bench' }),
+  [LambdaRuntimeEnv.FUNCTION_ARN_BASE]: 'arn:aws:lambda:us-east-1:111111111111:function:',
+  [LambdaRuntimeEnv.JWT_ISSUER]: 'https://issuer.example.com',
+  [LambdaRuntimeEnv.JWT_AUDIENCE]: JSON.stringify(['bench']),
 };
 let CONFIG_NAMES: string[] = [];
 

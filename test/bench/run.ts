@@ -8,6 +8,7 @@ import { measureSynthTimes } from './synth-times';
 import { measureWebhook } from './webhook-latency';
 import { BuildPipelineHandlers } from '../../lib/build-pipeline/contract';
 import { EnrollmentSagaHandlers } from '../../lib/enrollment-saga/contract';
+import { LambdaRuntimeHandlers } from '../../lib/lambda-runtime-service/contract';
 import { PaymentOutboxHandlers } from '../../lib/payment-outbox/contract';
 import { ProductApiHandlers } from '../../lib/product-api/contract';
 import { bundleHandlers } from '../../projenrc/bundle-handlers';
@@ -25,7 +26,7 @@ async function main(): Promise<void> {
   await bundleHandlers({ onlyOutdated: true }); // measure the bundles of the sources as they are
   console.log(`node ${process.version}, ${RUNS} alternating fresh processes (kit, bare, ...) per init time\n`);
   console.log('handler                               bundle bytes   bare bytes  ratio   init ms  bare init ms  ratio (median of pairs)');
-  const configNames = [ProductApiHandlers, PaymentOutboxHandlers, EnrollmentSagaHandlers, BuildPipelineHandlers]
+  const configNames = [ProductApiHandlers, PaymentOutboxHandlers, EnrollmentSagaHandlers, BuildPipelineHandlers, LambdaRuntimeHandlers]
     .flatMap((handlers) => Object.values(handlers).flatMap((c) => [...c.environment]));
   for (const r of await measureKitOverhead(RUNS, configNames)) {
     console.log(

@@ -146,7 +146,7 @@ describe('LambdaRuntimeService', () => {
       [H.readInvocations.serviceName]: ['dynamodb:GetItem', 'dynamodb:Query', 'kms:Decrypt', 'secretsmanager:GetSecretValue', ...XRAY],
       [H.deployBuilds.serviceName]: [
         'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'iam:PassRole', 'kms:Decrypt', 'kms:GenerateDataKey',
-        'lambda:CreateAlias', 'lambda:CreateFunction', 'lambda:GetAlias', 'lambda:GetFunction', 'lambda:GetFunctionConfiguration',
+        'lambda:CreateAlias', 'lambda:CreateFunction', 'lambda:DeleteFunction', 'lambda:GetAlias', 'lambda:GetFunction', 'lambda:GetFunctionConfiguration',
         'lambda:GetFunctionEventInvokeConfig', 'lambda:PublishVersion', 'lambda:PutFunctionConcurrency', 'lambda:PutFunctionEventInvokeConfig',
         'lambda:TagResource', 'lambda:UpdateAlias', 'lambda:UpdateFunctionCode', 'lambda:UpdateFunctionConfiguration', 's3:GetObject',
         ...SQS_SOURCE, 'sqs:SendMessage', ...XRAY,
@@ -163,7 +163,9 @@ describe('LambdaRuntimeService', () => {
       ],
       [H.completeInvocations.serviceName]: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'kms:Decrypt', 'secretsmanager:GetSecretValue', ...SQS_SOURCE, ...XRAY].sort(),
     };
-    for (const [serviceName, actions] of Object.entries(expected)) expect([serviceName, actionsOf(template, serviceName)]).toEqual([serviceName, actions]);
+    for (const [serviceName, actions] of Object.entries(expected)) {
+      expect([serviceName, actionsOf(template, serviceName)]).toEqual([serviceName, actions]);
+    }
     // On `*` besides X-Ray: ListSchedules and the stream source's ListStreams, which have no resource type.
     const star = statementsOf(template, H.syncRegistry.serviceName).filter((st) => st.Resource === '*').flatMap((st) => [st.Action].flat());
     expect(star.sort()).toEqual(['dynamodb:ListStreams', 'scheduler:ListSchedules', ...XRAY]);

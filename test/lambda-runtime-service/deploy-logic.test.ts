@@ -211,6 +211,33 @@ describe('deployBuild (DynamoDB Local, fauxqs S3, local Lambda)', () => {
     expect(await getFunction(name, t.registry, { includeDeleted: true })).not.toHaveProperty('currentDeployment');
   });
 
+  test('deleted while its first build deploys (after the registry read, before CreateFunction): the function it created is removed', async () => {
+    const name = fresh();
+    await registerFunction({ name, runtime: 'nodejs24.x' }, t.registry);
+    const { envelope } = await makeBuild(name);
+    // A real client to the same endpoint; the user's DELETE and the stream's purge (whose DeleteFunction finds
+    // nothing yet) land between the deployer's registry read and its CreateFunction, then the call goes on.
+    const racing = new LambdaClient({
+      region: REGION, endpoint: lambda.endpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 1,
+    });
+    racing.middlewareStack.add((next, context) => async (args) => {
+      if (context.commandName === 'CreateFunctionCommand') {
+        await deleteFunction(name, t.registry);
+        await markPurged(name, t.registry);
+      }
+      return next(args);
+    }, { step: 'initialize', name: 'deleteDuringDeploy' });
+    const from = lambda.calls.length;
+    try {
+      expect(await deployBuild(envelope, { ...services, lambda: racing })).toEqual({ outcome: 'deleted', name });
+    } finally {
+      racing.destroy();
+    }
+    expect(ops(name, from)).toContain('CreateFunction 201');
+    expect(ops(name, from).at(-1)).toBe('DeleteFunction 204');
+    expect(lambda.functions.has(awsName(name))).toBe(false);
+  });
+
   test('refused envelopes: a container build, another source, a missing artifact, a name the registry refuses', async () => {
     const name = fresh();
     const { envelope } = await makeBuild(name);
