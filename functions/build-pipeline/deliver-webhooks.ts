@@ -1,18 +1,14 @@
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
-import { ChangeMessageVisibilityCommand } from '@aws-sdk/client-sqs';
-import middy from '@middy/core';
-import sqsPartialBatchFailure from '@middy/sqs-partial-batch-failure';
-import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { SQSRecord } from 'aws-lambda';
 import { deliverBuildEvent, parseDeliveryMessage, type DeliverServices } from './deliver-webhooks-logic';
 import { readWebhookSettings } from './settings';
 import { WebhookSecretCache } from './webhook-secrets';
 import { BuildPipelineHandlers } from '../../lib/build-pipeline/contract';
 import { documentClient } from '../shared/clients/dynamodb';
 import { secretsManagerClient } from '../shared/clients/secrets-manager';
-import { sqsClient } from '../shared/clients/sqs';
 import { readConfig } from '../shared/config';
 import { createLogger } from '../shared/logger';
+import { concurrentRecordsHandler, RecordNotDoneError, retryLater } from '../shared/sqs-retry';
 
 const contract = BuildPipelineHandlers.deliverWebhooks;
 const config = readConfig(contract.environment);
@@ -25,23 +21,6 @@ const secrets = new WebhookSecretCache({
   ttlMs: 300_000,
   minRefetchIntervalMs: 30_000,
 });
-
-/** A failed record SQS redelivers after the visibility set here (or the queue's, when attempts are spent). */
-class WebhookNotDeliveredError extends Error {
-  override readonly name: string = 'WebhookNotDeliveredError';
-}
-
-/**
- * The queue of a record, from its `eventSourceARN` (arn:aws:sqs:region:account:name). The SQS
- * client sends to its endpoint (AWS_ENDPOINT_URL_SQS locally) with this URL as a parameter,
- * so no GetQueueUrl call (nor its IAM action) is needed.
- */
-export function queueUrlOf(arn: string): string {
-  const [, partition, service, region, account, name] = arn.split(':');
-  if (service !== 'sqs' || !region || !account || !name) throw new Error(`Not an SQS queue ARN: ${arn}`);
-  const suffix = partition === 'aws-cn' ? 'amazonaws.com.cn' : 'amazonaws.com';
-  return `https://sqs.${region}.${suffix}/${account}/${name}`;
-}
 
 /** Test-only options; the deployed `handler` passes none (production SSRF defaults, Math.random). */
 export type DeliverTestHooks = Pick<DeliverServices, 'guard' | 'random'>;
@@ -70,19 +49,11 @@ async function processRecord(record: SQSRecord, services: DeliverServices): Prom
   }
   if (decision.action === 'fail') {
     logger.error('Webhook attempts spent: the message goes to the delivery DLQ', { ...fields, ...decision });
-    throw new WebhookNotDeliveredError(decision.reason);
+    throw new RecordNotDoneError(decision.reason);
   }
-  const visibilityTimeout = Math.max(1, Math.ceil(decision.delayMs / 1000)); // whole seconds; 0 would retry at once
-  try {
-    await sqsClient.send(new ChangeMessageVisibilityCommand({
-      QueueUrl: queueUrlOf(record.eventSourceARN), ReceiptHandle: record.receiptHandle, VisibilityTimeout: visibilityTimeout,
-    }));
-  } catch (error) {
-    // Still a failure: the message comes back after the queue's own visibility timeout instead.
-    logger.error('Could not set the retry delay', { ...fields, error: error as Error });
-  }
+  const visibilityTimeout = await retryLater(record, decision.delayMs, logger, fields);
   logger.warn('Webhook not delivered: retried later', { ...fields, ...decision, visibilityTimeout });
-  throw new WebhookNotDeliveredError(decision.reason);
+  throw new RecordNotDoneError(decision.reason);
 }
 
 /**
@@ -94,17 +65,7 @@ export function createDeliverWebhooksHandler(hooks: DeliverTestHooks = {}) {
   const services: DeliverServices = {
     db: documentClient, tableName: config.BUILD_JOBS_TABLE_NAME, settings, secrets, now: () => new Date(), ...hooks,
   };
-  return middy<SQSEvent, SQSBatchResponse>()
-    .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(sqsPartialBatchFailure({ logger: false as any }))
-    .handler((async (event: SQSEvent) => Promise.allSettled(event.Records.map(async (record) => {
-      try {
-        await processRecord(record, services);
-      } catch (error) {
-        if (!(error instanceof WebhookNotDeliveredError)) logger.error('Record failed', { messageId: record.messageId, error: error as Error });
-        throw error;
-      }
-    }))) as any);
+  return concurrentRecordsHandler(logger, (record) => processRecord(record, services));
 }
 
 export const handler = createDeliverWebhooksHandler();

@@ -1,8 +1,5 @@
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit, Metrics } from '@aws-lambda-powertools/metrics';
-import middy from '@middy/core';
-import sqsPartialBatchFailure from '@middy/sqs-partial-batch-failure';
-import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { SQSRecord } from 'aws-lambda';
 import { checkCanary, parseCanaryCheck, type CanaryServices } from './canary-logic';
 import { parsePrefix } from './deploy-logic';
 import { readFunctionLimits } from './registry-store';
@@ -14,6 +11,7 @@ import { lambdaClient } from '../shared/clients/lambda';
 import { sqsClient } from '../shared/clients/sqs';
 import { readConfig } from '../shared/config';
 import { createLogger } from '../shared/logger';
+import { concurrentRecordsHandler } from '../shared/sqs-retry';
 
 const contract = LambdaRuntimeHandlers.checkCanaries;
 const config = readConfig(contract.environment);
@@ -63,17 +61,7 @@ export function createCheckCanariesHandler(hooks: CheckCanariesHooks = {}) {
     now,
     log: { info: (m, x) => logger.info(m, { ...x }), warn: (m, x) => logger.warn(m, { ...x }) },
   };
-  return middy<SQSEvent, SQSBatchResponse>()
-    .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(sqsPartialBatchFailure({ logger: false as any }))
-    .handler((async (event: SQSEvent) => Promise.allSettled(event.Records.map(async (record) => {
-      try {
-        await processRecord(record, services);
-      } catch (error) {
-        logger.error('Canary check failed: the message is retried', { messageId: record.messageId, error: error as Error });
-        throw error;
-      }
-    }))) as any);
+  return concurrentRecordsHandler(logger, (record) => processRecord(record, services), 'Canary check failed: the message is retried');
 }
 
 export const handler = createCheckCanariesHandler();

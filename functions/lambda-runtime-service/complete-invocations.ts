@@ -4,51 +4,26 @@
  * Records are independent (a standard queue), so a batch's records run concurrently and fail alone
  * (partial batch failures): one slow callback receiver does not hold up the others.
  */
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
-import { ChangeMessageVisibilityCommand } from '@aws-sdk/client-sqs';
-import middy from '@middy/core';
-import sqsPartialBatchFailure from '@middy/sqs-partial-batch-failure';
-import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { SQSRecord } from 'aws-lambda';
 import { CallbackSecretCache, readCallbackSettings, type CallbackServices } from './callback-delivery';
 import { completeFromRecord, parseDestinationRecord, type CompleteServices } from './complete-invocations-logic';
 import { LambdaRuntimeHandlers, type RuntimeSettings } from '../../lib/lambda-runtime-service/contract';
 import { documentClient } from '../shared/clients/dynamodb';
 import { secretsManagerClient } from '../shared/clients/secrets-manager';
-import { sqsClient } from '../shared/clients/sqs';
-import { ConfigurationError, readConfig } from '../shared/config';
+import { jsonObjectSetting, readConfig } from '../shared/config';
 import { createLogger } from '../shared/logger';
+import { concurrentRecordsHandler, RecordNotDoneError, retryLater } from '../shared/sqs-retry';
 
 const contract = LambdaRuntimeHandlers.completeInvocations;
 const config = readConfig(contract.environment);
 const logger = createLogger(contract.serviceName);
 const callbackSettings = readCallbackSettings(config.CALLBACK_SETTINGS);
-const runtimeSettings = ((): Partial<RuntimeSettings> => {
-  try {
-    const parsed: unknown = JSON.parse(config.RUNTIME_SETTINGS);
-    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed as Partial<RuntimeSettings>;
-  } catch { /* reported below */ }
-  throw new ConfigurationError('RUNTIME_SETTINGS must be a JSON object');
-})();
+const runtimeSettings = jsonObjectSetting<RuntimeSettings>('RUNTIME_SETTINGS', config.RUNTIME_SETTINGS);
 // One GetSecretValue per container and 5 minutes: a rotation keeps the previous key signing longer than that.
 const secrets = new CallbackSecretCache(
   async () => (await secretsManagerClient.send(new GetSecretValueCommand({ SecretId: config.CALLBACK_SECRET_ARN }))).SecretString,
 );
-
-/** A record SQS redelivers after the visibility set here (or the queue's own, when attempts are spent). */
-class RecordNotDoneError extends Error {
-  override readonly name: string = 'RecordNotDoneError';
-}
-
-/**
- * The queue of a record, from its `eventSourceARN`. The client sends to its endpoint with this URL
- * as a parameter, so no GetQueueUrl call (nor its IAM action) is needed.
- */
-function queueUrlOf(arn: string): string {
-  const [, partition, service, region, account, name] = arn.split(':');
-  if (service !== 'sqs' || !region || !account || !name) throw new Error(`Not an SQS queue ARN: ${arn}`);
-  return `https://sqs.${region}.${partition === 'aws-cn' ? 'amazonaws.com.cn' : 'amazonaws.com'}/${account}/${name}`;
-}
 
 /** Test-only options; the deployed `handler` passes none (production SSRF guard, Math.random jitter). */
 export type CompleteTestHooks = Pick<CallbackServices, 'guard' | 'random'> & Pick<CompleteServices, 'pointerGraceMs'>;
@@ -71,15 +46,7 @@ async function processRecord(record: SQSRecord, services: CompleteServices): Pro
     logger.error('Callback attempts spent: the record goes to the results DLQ', { ...fields, ...decision });
     throw new RecordNotDoneError(decision.reason);
   }
-  const visibilityTimeout = Math.max(1, Math.ceil(decision.delayMs / 1000)); // whole seconds; 0 would retry at once
-  try {
-    await sqsClient.send(new ChangeMessageVisibilityCommand({
-      QueueUrl: queueUrlOf(record.eventSourceARN), ReceiptHandle: record.receiptHandle, VisibilityTimeout: visibilityTimeout,
-    }));
-  } catch (error) {
-    // Still a failure: the record comes back after the queue's own visibility timeout instead.
-    logger.error('Could not set the retry delay', { ...fields, error: error as Error });
-  }
+  const visibilityTimeout = await retryLater(record, decision.delayMs, logger, fields);
   logger.warn('Invocation result not done: retried later', { ...fields, ...decision, visibilityTimeout });
   throw new RecordNotDoneError(decision.reason);
 }
@@ -92,17 +59,7 @@ export function createCompleteInvocationsHandler(hooks: CompleteTestHooks = {}) 
     now: () => new Date(),
     pointerGraceMs: hooks.pointerGraceMs,
   };
-  return middy<SQSEvent, SQSBatchResponse>()
-    .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(sqsPartialBatchFailure({ logger: false as any }))
-    .handler((async (event: SQSEvent) => Promise.allSettled(event.Records.map(async (record) => {
-      try {
-        await processRecord(record, services);
-      } catch (error) {
-        if (!(error instanceof RecordNotDoneError)) logger.error('Record failed', { messageId: record.messageId, error: error as Error });
-        throw error;
-      }
-    }))) as any);
+  return concurrentRecordsHandler(logger, (record) => processRecord(record, services));
 }
 
 export const handler = createCompleteInvocationsHandler();

@@ -19,7 +19,7 @@ import {
   type FunctionLimits, type RuntimeSettings,
 } from '../../lib/lambda-runtime-service/contract';
 import { documentClient } from '../shared/clients/dynamodb';
-import { ConfigurationError, readConfig } from '../shared/config';
+import { jsonObjectSetting, readConfig } from '../shared/config';
 import { jsonResponse } from '../shared/errors';
 import { getHeader } from '../shared/headers';
 import { httpHandler } from '../shared/http-handler';
@@ -31,16 +31,8 @@ const config = readConfig(contract.environment);
 const logger = createLogger(contract.serviceName);
 const metrics = new Metrics({ namespace: LAMBDA_RUNTIME_METRICS_NAMESPACE, serviceName: contract.serviceName });
 
-function jsonSetting<T>(name: string, value: string): Partial<T> {
-  try {
-    const parsed: unknown = JSON.parse(value);
-    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed as Partial<T>;
-  } catch { /* reported below */ }
-  throw new ConfigurationError(`Environment variable ${name} must be a JSON object`);
-}
-
-const settings = jsonSetting<RuntimeSettings>('RUNTIME_SETTINGS', config.RUNTIME_SETTINGS);
-const limits = jsonSetting<FunctionLimits>('FUNCTION_LIMITS', config.FUNCTION_LIMITS);
+const settings = jsonObjectSetting<RuntimeSettings>('RUNTIME_SETTINGS', config.RUNTIME_SETTINGS);
+const limits = jsonObjectSetting<FunctionLimits>('FUNCTION_LIMITS', config.FUNCTION_LIMITS);
 
 // One attempt: the SDK's retries would hide Lambda's throttle (the caller must see 429 + Retry-After)
 // and could spend the API's 29 s on a function that is slow, not failing.

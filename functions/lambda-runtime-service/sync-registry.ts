@@ -8,7 +8,7 @@ import {
 import { documentClient } from '../shared/clients/dynamodb';
 import { lambdaClient } from '../shared/clients/lambda';
 import { schedulerClient } from '../shared/clients/scheduler';
-import { ConfigurationError, numberSetting, readConfig } from '../shared/config';
+import { jsonObjectSetting, numberSetting, readConfig } from '../shared/config';
 import { streamHandler } from '../shared/invocation-handler';
 import { createLogger } from '../shared/logger';
 
@@ -16,18 +16,10 @@ const contract = LambdaRuntimeHandlers.syncRegistry;
 const config = readConfig(contract.environment);
 const logger = createLogger(contract.serviceName);
 
-function jsonObject(name: string, value: string): Record<string, unknown> {
-  try {
-    const parsed: unknown = JSON.parse(value);
-    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
-  } catch { /* reported below */ }
-  throw new ConfigurationError(`Environment variable ${name} must be a JSON object`);
-}
-
 /** Scheduler's own bounds: a value outside them would fail every CreateSchedule, so the cold start fails instead. */
 function scheduleSettings(value: string): ScheduleSettings {
   const name = LambdaRuntimeEnv.SCHEDULE_SETTINGS;
-  const s = { ...DEFAULT_SCHEDULE_SETTINGS, ...jsonObject(name, value) };
+  const s = { ...DEFAULT_SCHEDULE_SETTINGS, ...jsonObjectSetting(name, value) };
   return {
     maximumRetryAttempts: numberSetting(`${name}.maximumRetryAttempts`, String(s.maximumRetryAttempts), 0, 185),
     maximumEventAgeSeconds: numberSetting(`${name}.maximumEventAgeSeconds`, String(s.maximumEventAgeSeconds), 60, 86_400),
@@ -40,7 +32,7 @@ function scheduleSettings(value: string): ScheduleSettings {
  */
 function tombstoneRetention(value: string | undefined): Pick<RuntimeSettings, 'tombstoneRetentionSeconds'> {
   const name = LambdaRuntimeEnv.RUNTIME_SETTINGS;
-  const s = { ...DEFAULT_RUNTIME_SETTINGS, ...(value ? jsonObject(name, value) : {}) };
+  const s = { ...DEFAULT_RUNTIME_SETTINGS, ...(value ? jsonObjectSetting(name, value) : {}) };
   return { tombstoneRetentionSeconds: numberSetting(`${name}.tombstoneRetentionSeconds`, String(s.tombstoneRetentionSeconds), 0, 10 * 365 * 86_400) };
 }
 

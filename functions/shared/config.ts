@@ -30,3 +30,12 @@ export function numberSetting(name: string, value: string, min: number, max: num
   }
   return n;
 }
+
+/** A JSON-object setting (a construct's settings as JSON), refused at init when it is anything else. */
+export function jsonObjectSetting<T = Record<string, unknown>>(name: string, value: string): Partial<T> {
+  try {
+    const parsed: unknown = JSON.parse(value);
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed as Partial<T>;
+  } catch { /* reported below */ }
+  throw new ConfigurationError(`Environment variable ${name} must be a JSON object`);
+}
