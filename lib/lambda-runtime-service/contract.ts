@@ -327,16 +327,6 @@ export interface ConsumedBuildCompleted {
   readonly artifact?: { readonly bucket: string; readonly key: string; readonly sha256: string; readonly size: number };
 }
 
-/** The envelope `source` and EventBridge `source` of this service's events. */
-export const LAMBDA_RUNTIME_EVENT_SOURCE = 'cdk-event-services.lambda-runtime-service';
-
-/** Event types this service publishes (detail-type). None is emitted by this slice; the deploy handler emits them. */
-export const LambdaRuntimeEvents = {
-  DEPLOYED: 'FunctionDeployed',
-  ROLLED_BACK: 'FunctionRolledBack',
-  DELETED: 'FunctionDeleted',
-} as const;
-
 /* ------------------------------------------------------------------------------------------
  * Errors: each maps to one HTTP status in the API (`{ error: { code, message, correlationId } }`).
  * ---------------------------------------------------------------------------------------- */
