@@ -184,6 +184,10 @@ new TextFile(project, 'jest.config.js', {
   lines: [`// ${PROJEN_MARKER}`, `module.exports = ${JSON.stringify(project.jest!.config, null, 2)};`],
 });
 
+// The handlers are bundled by esbuild, never compiled by tsc, and test/tsconfig.json only reaches
+// the files tests import: type-check every handler source as part of the test task.
+project.testTask.exec('tsc --noEmit -p functions/tsconfig.json');
+
 const synthDev = project.addTask('synth:dev', {
   description: "Synthesize the example app's dev stacks (offline: no AWS credentials, no Docker)",
 });

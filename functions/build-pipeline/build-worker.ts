@@ -10,7 +10,7 @@ import { codeBuildClient } from '../shared/clients/codebuild';
 import { documentClient } from '../shared/clients/dynamodb';
 import { s3Client } from '../shared/clients/s3';
 import { readConfig } from '../shared/config';
-import { createLogger } from '../shared/logger';
+import { createLogger, logSink } from '../shared/logger';
 import { sqsBatchHandler } from '../shared/sqs-handler';
 
 const contract = BuildPipelineHandlers.worker;
@@ -31,7 +31,7 @@ const services: BuildWorkerServices = {
   artifactSink: (jobId) => s3ArtifactSink({ s3: s3Client, bucketName: config[E.ARTIFACTS_BUCKET_NAME], jobId }),
   putArtifactZip: (key, body) => uploadStream(s3Client, { bucket: config[E.ARTIFACTS_BUCKET_NAME], key, contentType: 'application/zip' }, body),
   startContainerBuild: (request) => startContainerBuild(codeBuildClient, request),
-  log: logger,
+  log: logSink(logger),
 };
 
 /**

@@ -10,7 +10,7 @@ import { documentClient } from '../shared/clients/dynamodb';
 import { lambdaClient } from '../shared/clients/lambda';
 import { sqsClient } from '../shared/clients/sqs';
 import { readConfig } from '../shared/config';
-import { createLogger } from '../shared/logger';
+import { createLogger, logSink } from '../shared/logger';
 import { concurrentRecordsHandler } from '../shared/sqs-retry';
 
 const contract = LambdaRuntimeHandlers.checkCanaries;
@@ -59,7 +59,7 @@ export function createCheckCanariesHandler(hooks: CheckCanariesHooks = {}) {
     prefix,
     canaryQueue: { sqs: sqsClient, queueUrl: config[E.CANARY_QUEUE_URL] },
     now,
-    log: { info: (m, x) => logger.info(m, { ...x }), warn: (m, x) => logger.warn(m, { ...x }) },
+    log: logSink(logger),
   };
   return concurrentRecordsHandler(logger, (record) => processRecord(record, services), 'Canary check failed: the message is retried');
 }

@@ -6,7 +6,7 @@ import { lambdaClient } from '../shared/clients/lambda';
 import { readConfig } from '../shared/config';
 import { MethodNotAllowedError, jsonResponse } from '../shared/errors';
 import { httpHandler } from '../shared/http-handler';
-import { createLogger } from '../shared/logger';
+import { createLogger, logSink } from '../shared/logger';
 
 const contract = LambdaRuntimeHandlers.rollback;
 const config = readConfig(contract.environment);
@@ -21,7 +21,7 @@ const services: RollbackServices = {
   },
   lambda: lambdaClient,
   prefix: config.FUNCTION_NAME_PREFIX,
-  log: logger,
+  log: logSink(logger),
 };
 
 /** POST /v1.0/functions/{name}/rollback → 200 { name, lambdaVersion, buildId }. */

@@ -10,7 +10,7 @@ import { lambdaClient } from '../shared/clients/lambda';
 import { schedulerClient } from '../shared/clients/scheduler';
 import { jsonObjectSetting, numberSetting, readConfig } from '../shared/config';
 import { streamHandler } from '../shared/invocation-handler';
-import { createLogger } from '../shared/logger';
+import { createLogger, logSink } from '../shared/logger';
 
 const contract = LambdaRuntimeHandlers.syncRegistry;
 const config = readConfig(contract.environment);
@@ -54,12 +54,7 @@ const services: SyncServices = {
   },
   lambda: lambdaClient,
   prefix: config.FUNCTION_NAME_PREFIX,
-  // The Powertools logger's signatures are not SyncLog's: an adapter.
-  log: {
-    info: (m, x) => logger.info(m, { ...x }),
-    warn: (m, x) => logger.warn(m, { ...x }),
-    error: (m, x) => logger.error(m, { ...x }),
-  },
+  log: logSink(logger),
 };
 
 // aws-lambda's and the SDK's AttributeValue types differ only in name.

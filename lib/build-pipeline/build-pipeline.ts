@@ -27,7 +27,7 @@ import {
   BuildPipelineEnv as Env, BuildPipelineHandlers as H, CONTAINER_BUILDS_DISABLED, UploadLayout, ArtifactLayout, type BuildEventType,
 } from './contract';
 import {
-  acknowledgeFindings, addApi5xxAlarm, addDeadLetterQueueAlarm, addFunctionAlarms, createServiceKey, type HandlerContract,
+  acknowledgeFindings, addApi5xxAlarm, allowServiceIntoQueues, addDeadLetterQueueAlarm, addFunctionAlarms, createServiceKey, type HandlerContract,
   inBothRegulatoryPacks, nagArn, notify, ReliableQueue, resolveAlarmTopic, ServiceFunction,
 } from '../core';
 import { ApiAuthorization } from '../core/api-authorization';
@@ -252,21 +252,8 @@ export class BuildPipeline extends Construct {
     const invocationDlq = new sqs.Queue(this, 'InvocationDeadLetterQueue', dlqProps);
     this.publisherDeadLetterQueue = publisherDlq;
     this.invocationDeadLetterQueue = invocationDlq;
-    if (key instanceof kms.Key) {
-      const stack = Stack.of(this);
-      key.addToResourcePolicy(new iam.PolicyStatement({
-        sid: 'EventBridgeDeliversIntoThisConstructsQueues',
-        principals: [new iam.ServicePrincipal('events.amazonaws.com')],
-        actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
-        resources: ['*'],
-        conditions: {
-          StringEquals: { 'kms:ViaService': `sqs.${stack.region}.amazonaws.com` },
-          // Queue ARNs cannot be named here (each queue names the key: a cycle); EventBridge
-          // requests carry no aws:SourceArn (the queue policies name the rules).
-          StringLike: { 'kms:EncryptionContext:aws:sqs:arn': `arn:${stack.partition}:sqs:${stack.region}:${stack.account}:*` },
-        },
-      }));
-    }
+    // EventBridge requests carry no aws:SourceArn: the queue policies name the rules.
+    allowServiceIntoQueues(this, key, 'EventBridgeDeliversIntoThisConstructsQueues', 'events.amazonaws.com');
 
     // Upload → build queue → worker.
     this.uploadsBucket.addEventNotification(s3.EventType.OBJECT_CREATED, new ScopedQueueDestination(buildQueue.queue, key),

@@ -63,9 +63,10 @@ export function createLogGroup(scope: Construct, id: string, options: { retentio
  * context SQS sets); each queue's own policy names the rule, topic or bucket that may send.
  * Nothing is added to an imported key (its policy is its owner's).
  */
-export function allowServiceIntoQueues(key: kms.IKey, sid: string, service: string): void {
+export function allowServiceIntoQueues(scope: Construct, key: kms.IKey, sid: string, service: string): void {
   if (!(key instanceof kms.Key)) return;
-  const stack = Stack.of(key);
+  // The queues' stack: the encryption context names queues of the construct's account and region.
+  const stack = Stack.of(scope);
   key.addToResourcePolicy(new iam.PolicyStatement({
     sid,
     principals: [new iam.ServicePrincipal(service)],

@@ -13,8 +13,9 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import {
-  acknowledgeFindings, addDeadLetterQueueAlarm, addFunctionAlarms, checkDuration, checkInteger, checkNumber, createIdempotencyTable,
-  createLogGroup, createServiceKey, nagArn, notify, propError, ReliableQueue, resolveAlarmTopic, ServiceFunction, type HandlerContract,
+  acknowledgeFindings, addDeadLetterQueueAlarm, addFunctionAlarms, allowServiceIntoQueues, checkDuration, checkInteger, checkNumber,
+  createIdempotencyTable, createLogGroup, createServiceKey, nagArn, notify, propError, ReliableQueue, resolveAlarmTopic, ServiceFunction,
+  type HandlerContract,
 } from '../core';
 import {
   ENROLLMENT_EVENT_SOURCE, ENROLLMENT_TABLE_SCHEMA, EnrollmentEvents, EnrollmentSagaDefaults as D, EnrollmentSagaEnv as E,
@@ -168,20 +169,8 @@ export class EnrollmentSaga extends Construct {
       encryption: sqs.QueueEncryption.KMS, encryptionMasterKey: key, enforceSSL: true, retentionPeriod: Duration.days(14),
     });
     this.topUpDeadLetterQueue = topUpDlq;
-    if (key instanceof kms.Key) {
-      key.addToResourcePolicy(new iam.PolicyStatement({
-        sid: 'EventBridgeDeliversIntoThisConstructsQueues',
-        principals: [new iam.ServicePrincipal('events.amazonaws.com')],
-        actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
-        resources: ['*'],
-        conditions: {
-          StringEquals: { 'kms:ViaService': `sqs.${Stack.of(this).region}.amazonaws.com` },
-          // Queue ARNs cannot be named here (each queue's definition names the key: a cycle);
-          // this construct's key encrypts only this construct's queues and tables.
-          StringLike: { 'kms:EncryptionContext:aws:sqs:arn': `arn:${Stack.of(this).partition}:sqs:${Stack.of(this).region}:${account}:*` },
-        },
-      }));
-    }
+    // This construct's key encrypts only this construct's queues and tables.
+    allowServiceIntoQueues(this, key, 'EventBridgeDeliversIntoThisConstructsQueues', 'events.amazonaws.com');
 
     const triggerPattern = props.triggerPattern ?? { source: [...D.triggerSources], detailType: [...D.triggerDetailTypes] };
     const triggerSources = this.sourcesOf('triggerPattern', triggerPattern.source);

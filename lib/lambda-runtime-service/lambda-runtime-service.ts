@@ -159,7 +159,7 @@ export class LambdaRuntimeService extends Construct {
     const canaryQueue = new ReliableQueue(this, 'CanaryQueue', { ...queueProps, consumerTimeout: Duration.seconds(30), maxMessageAge: Duration.minutes(30) });
     this.deployQueue = deployQueue.queue;
     this.deployDeadLetterQueue = deployQueue.deadLetterQueue;
-    allowServiceIntoQueues(key, 'EventBridgeDeliversIntoThisConstructsQueues', 'events.amazonaws.com');
+    allowServiceIntoQueues(this, key, 'EventBridgeDeliversIntoThisConstructsQueues', 'events.amazonaws.com');
 
     this.registryFunction = fn('RegistryFunction', H.registryApi, {
       ...registry, [Env.FUNCTION_LIMITS]: limitsJson, [Env.PAGE_TOKEN_SECRET_ARN]: pageTokenSecret.secretArn,

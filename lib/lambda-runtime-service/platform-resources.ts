@@ -75,7 +75,7 @@ export class PlatformResources extends Construct {
         conditions: { ArnEquals: { 'aws:SourceArn': this.failureTopic.topicArn } },
       }));
     }
-    allowServiceIntoQueues(key, 'SnsDeliversAsyncFailuresIntoThisConstructsQueues', 'sns.amazonaws.com');
+    allowServiceIntoQueues(this, key, 'SnsDeliversAsyncFailuresIntoThisConstructsQueues', 'sns.amazonaws.com');
 
     const logGroups = `arn:${stack.partition}:logs:${stack.region}:${stack.account}:log-group:/aws/lambda/${prefix}-*`;
     this.permissionsBoundary = new iam.ManagedPolicy(this, 'PlatformFunctionPolicy', {
