@@ -1,13 +1,11 @@
-import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { listBuilds, listDeliveries, parseJobId, readBuild, type ReadBuildsServices } from './read-builds-logic';
 import { BuildPipelineHandlers } from '../../lib/build-pipeline/contract';
 import { documentClient } from '../shared/clients/dynamodb';
-import { secretsManagerClient } from '../shared/clients/secrets-manager';
 import { readConfig } from '../shared/config';
 import { MethodNotAllowedError, jsonResponse } from '../shared/errors';
 import { httpHandler } from '../shared/http-handler';
 import { createLogger } from '../shared/logger';
-import { cachedSecretKey } from '../shared/page-token';
+import { pageTokenKeyFromSecret } from '../shared/page-token-secret';
 
 const contract = BuildPipelineHandlers.readBuilds;
 const config = readConfig(contract.environment);
@@ -16,11 +14,7 @@ const services: ReadBuildsServices = {
   db: documentClient,
   tableName: config.BUILD_JOBS_TABLE_NAME,
   now: () => new Date(),
-  // Read once per container (and hourly after), and only by a listing that pages.
-  pageTokenKey: cachedSecretKey({
-    fetch: async () => (await secretsManagerClient.send(new GetSecretValueCommand({ SecretId: config.PAGE_TOKEN_SECRET_ARN }))).SecretString,
-    maxAgeMs: 3_600_000,
-  }),
+  pageTokenKey: pageTokenKeyFromSecret(config.PAGE_TOKEN_SECRET_ARN),
 };
 
 /** GET /v1.0/builds?functionName=, GET /v1.0/builds/{jobId}, GET /v1.0/builds/{jobId}/deliveries. */

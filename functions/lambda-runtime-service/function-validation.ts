@@ -5,26 +5,16 @@
 import {
   DEFAULT_CANARY_POLICY, DEFAULT_FUNCTION_SETTINGS, DEFAULT_HANDLERS, ENVIRONMENT_NAME_PATTERN, FUNCTION_NAME_PATTERN, HANDLER_SETTING_PATTERN,
   LAMBDA_LIMITS, MAX_SCHEDULE_PAYLOAD_BYTES, RESERVED_ENVIRONMENT_NAME, SCHEDULE_NAME_PATTERN, SUPPORTED_RUNTIMES,
-  type DeploymentPolicy, type FunctionLimits, type FunctionSchedule, type RateLimit, type SupportedRuntime,
+  type DeploymentPolicy, type FunctionLimits, type FunctionRecord, type FunctionSchedule, type RateLimit, type SupportedRuntime,
 } from '../../lib/lambda-runtime-service/contract';
 import { ValidationError } from '../shared/errors';
-
-/** The configuration fields of a function (what register sets and update may change). */
-export interface FunctionConfig {
-  readonly runtime: SupportedRuntime;
-  readonly handler: string;
-  readonly memoryMb: number;
-  readonly timeoutSeconds: number;
-  readonly environment: Readonly<Record<string, string>>;
-  readonly rateLimit: RateLimit;
-  readonly schedules: readonly FunctionSchedule[];
-  readonly reservedConcurrency: number;
-  readonly deployment: DeploymentPolicy;
-}
 
 export const CONFIG_FIELDS = [
   'runtime', 'handler', 'memoryMb', 'timeoutSeconds', 'environment', 'rateLimit', 'schedules', 'reservedConcurrency', 'deployment',
 ] as const;
+
+/** The configuration fields of a function (what register sets and update may change): the record's own fields. */
+export type FunctionConfig = Pick<FunctionRecord, (typeof CONFIG_FIELDS)[number]>;
 
 /** Smallest rate: one call per 100 s (the GCRA interval is kept in whole microseconds). */
 export const MIN_REQUESTS_PER_SECOND = 0.01;

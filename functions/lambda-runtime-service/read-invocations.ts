@@ -1,15 +1,13 @@
-import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import {
   listFunctionInvocations, parseInvocationId, readInvocation, readRuntimeSettings, type ReadInvocationsServices,
 } from './read-invocations-logic';
 import { LambdaRuntimeEnv, LambdaRuntimeHandlers } from '../../lib/lambda-runtime-service/contract';
 import { documentClient } from '../shared/clients/dynamodb';
-import { secretsManagerClient } from '../shared/clients/secrets-manager';
 import { readConfig } from '../shared/config';
 import { MethodNotAllowedError, jsonResponse } from '../shared/errors';
 import { httpHandler } from '../shared/http-handler';
 import { createLogger } from '../shared/logger';
-import { cachedSecretKey } from '../shared/page-token';
+import { pageTokenKeyFromSecret } from '../shared/page-token-secret';
 
 const contract = LambdaRuntimeHandlers.readInvocations;
 const config = readConfig(contract.environment);
@@ -20,11 +18,7 @@ const services: ReadInvocationsServices = {
   // Parsed at init: a bad value fails the cold start, naming the variable.
   settings: readRuntimeSettings(config.RUNTIME_SETTINGS, LambdaRuntimeEnv.RUNTIME_SETTINGS),
   now: () => new Date(),
-  // Read once per container (and hourly after), and only by a listing that pages.
-  pageTokenKey: cachedSecretKey({
-    fetch: async () => (await secretsManagerClient.send(new GetSecretValueCommand({ SecretId: config.PAGE_TOKEN_SECRET_ARN }))).SecretString,
-    maxAgeMs: 3_600_000,
-  }),
+  pageTokenKey: pageTokenKeyFromSecret(config.PAGE_TOKEN_SECRET_ARN),
 };
 
 /** GET /v1.0/invocations/{id}, GET /v1.0/functions/{name}/invocations?from=&to=&limit=&nextToken=. */

@@ -1,4 +1,3 @@
-import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import {
   etagOf, functionLink, listPage, parseFunctionName, parseIfMatch, patchFunction, readFunction, register, removeFunction,
   requireJsonContentType, type RegistryApiServices,
@@ -6,13 +5,12 @@ import {
 import { readFunctionLimits } from './registry-store';
 import { LambdaRuntimeEnv, LambdaRuntimeHandlers } from '../../lib/lambda-runtime-service/contract';
 import { documentClient } from '../shared/clients/dynamodb';
-import { secretsManagerClient } from '../shared/clients/secrets-manager';
 import { readConfig } from '../shared/config';
 import { MethodNotAllowedError, jsonResponse } from '../shared/errors';
 import { getHeader } from '../shared/headers';
 import { httpHandler } from '../shared/http-handler';
 import { createLogger } from '../shared/logger';
-import { cachedSecretKey } from '../shared/page-token';
+import { pageTokenKeyFromSecret } from '../shared/page-token-secret';
 import { parseJsonBody } from '../shared/validation';
 
 const contract = LambdaRuntimeHandlers.registryApi;
@@ -24,11 +22,7 @@ const services: RegistryApiServices = {
   now: () => new Date(),
   // Parsed at init: a bad value fails the cold start, naming the variable.
   limits: readFunctionLimits(config.FUNCTION_LIMITS, LambdaRuntimeEnv.FUNCTION_LIMITS),
-  // Read once per container (and hourly after), and only by a listing that pages.
-  pageTokenKey: cachedSecretKey({
-    fetch: async () => (await secretsManagerClient.send(new GetSecretValueCommand({ SecretId: config.PAGE_TOKEN_SECRET_ARN }))).SecretString,
-    maxAgeMs: 3_600_000,
-  }),
+  pageTokenKey: pageTokenKeyFromSecret(config.PAGE_TOKEN_SECRET_ARN),
 };
 
 /** POST/GET /v1.0/functions, GET/PATCH/DELETE /v1.0/functions/{name}. */

@@ -1,15 +1,13 @@
-import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { parseListQuery } from './list-query';
 import { productIdSchema } from './product-schema';
 import { getProduct, listProducts, type ReadServices } from './read-logic';
 import { ProductApiHandlers } from '../../lib/product-api/contract';
 import { documentClient } from '../shared/clients/dynamodb';
-import { secretsManagerClient } from '../shared/clients/secrets-manager';
 import { readConfig } from '../shared/config';
 import { jsonResponse } from '../shared/errors';
 import { httpHandler } from '../shared/http-handler';
 import { createLogger } from '../shared/logger';
-import { cachedSecretKey } from '../shared/page-token';
+import { pageTokenKeyFromSecret } from '../shared/page-token-secret';
 import { validate } from '../shared/validation';
 
 const contract = ProductApiHandlers.read;
@@ -19,10 +17,7 @@ const services: ReadServices = {
   db: documentClient,
   tableName: config.PRODUCTS_TABLE_NAME,
   // Read once per container (and hourly after), and only by a list that pages.
-  pageTokenKey: cachedSecretKey({
-    fetch: async () => (await secretsManagerClient.send(new GetSecretValueCommand({ SecretId: config.PAGE_TOKEN_SECRET_ARN }))).SecretString,
-    maxAgeMs: 3_600_000,
-  }),
+  pageTokenKey: pageTokenKeyFromSecret(config.PAGE_TOKEN_SECRET_ARN),
 };
 
 /** GET /v1.0/products and GET /v1.0/products/{productId}, straight from DynamoDB. */

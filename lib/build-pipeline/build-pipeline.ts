@@ -27,7 +27,8 @@ import {
   BuildPipelineEnv as Env, BuildPipelineHandlers as H, CONTAINER_BUILDS_DISABLED, UploadLayout, ArtifactLayout, type BuildEventType,
 } from './contract';
 import {
-  acknowledgeFindings, addApi5xxAlarm, allowServiceIntoQueues, addDeadLetterQueueAlarm, addFunctionAlarms, createServiceKey, type HandlerContract,
+  acknowledgeFindings, addApi5xxAlarm, addDeadLetterQueueAlarm, addFunctionAlarms, allowServiceIntoQueues, createPageTokenSecret, createServiceKey,
+  type HandlerContract,
   inBothRegulatoryPacks, nagArn, notify, ReliableQueue, resolveAlarmTopic, ServiceFunction,
 } from '../core';
 import { ApiAuthorization } from '../core/api-authorization';
@@ -166,14 +167,7 @@ export class BuildPipeline extends Construct {
     const containerProject = container?.project.projectName ?? CONTAINER_BUILDS_DISABLED;
 
     // Secrets: the page-token HMAC key (read builds only) and the webhook signing secret.
-    const pageTokenSecret = new secretsmanager.Secret(this, 'PageTokenSecret', {
-      description: `${this.node.path}: HMAC key of the build list's page tokens`,
-      encryptionKey: key,
-      generateSecretString: { passwordLength: 64, excludePunctuation: true },
-    });
-    acknowledgeFindings(pageTokenSecret, Object.fromEntries(['AwsSolutions-SMG4', 'NIST.800.53.R5-SecretsManagerRotationEnabled'].map((rule) => [rule,
-      'It only signs page tokens, which live for one listing; rotating it by hand (a new value) makes outstanding tokens 400 ' +
-      'and read functions pick it up within the hour (README, BuildPipeline).'])));
+    const pageTokenSecret = createPageTokenSecret(this, key, "build list's", 'BuildPipeline');
     // 64 letters and digits: the handlers read a value without `whsec_` as the base64 of the key (48 bytes);
     // the first rotation (right after deployment) writes prefixed values.
     const webhookSecret = new secretsmanager.Secret(this, 'WebhookSigningSecret', {

@@ -8,3 +8,4 @@ export * from './prop-checks';
 export * from './service-rest-api';
 export * from './tables';
 export * from './keyed-rest-api';
+export * from './page-token-secret';

@@ -23,7 +23,8 @@ import { RuntimeRestApi } from './runtime-rest-api';
 import { resolveRuntimeAlarmThresholds, resolveRuntimeSettings } from './runtime-settings';
 import { createAuditTable, createRegistryTable } from './runtime-tables';
 import {
-  acknowledgeFindings, allowServiceIntoQueues, createServiceKey, type HandlerContract, ReliableQueue, resolveAlarmTopic, ServiceFunction,
+  acknowledgeFindings, allowServiceIntoQueues, createPageTokenSecret, createServiceKey, type HandlerContract, ReliableQueue, resolveAlarmTopic,
+  ServiceFunction,
 } from '../core';
 import { ApiAuthorization } from '../core/api-authorization';
 import { RuleQueueTarget } from '../core/rule-queue-target';
@@ -108,14 +109,7 @@ export class LambdaRuntimeService extends Construct {
 
     this.table = createRegistryTable(this, key, removalPolicy);
     this.auditTable = createAuditTable(this, key, removalPolicy);
-    const pageTokenSecret = new secretsmanager.Secret(this, 'PageTokenSecret', {
-      description: `${this.node.path}: HMAC key of the function and invocation lists' page tokens`,
-      encryptionKey: key,
-      generateSecretString: { passwordLength: 64, excludePunctuation: true },
-    });
-    acknowledgeFindings(pageTokenSecret, Object.fromEntries(['AwsSolutions-SMG4', 'NIST.800.53.R5-SecretsManagerRotationEnabled'].map((rule) => [rule,
-      'It only signs page tokens, which live for one listing; rotating it by hand (a new value) makes outstanding tokens 400 ' +
-      'and read functions pick it up within the hour (README, LambdaRuntimeService).'])));
+    const pageTokenSecret = createPageTokenSecret(this, key, "function and invocation lists'", 'LambdaRuntimeService');
     // A plain value: the callback signer reads a value without `whsec_` as the base64 of the key.
     const callbackSecret = new secretsmanager.Secret(this, 'CallbackSigningSecret', {
       description: `${this.node.path}: Standard Webhooks signing secret of async result callbacks`,

@@ -14,8 +14,8 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import {
-  acknowledgeFindings, addApi5xxAlarm, addDeadLetterQueueAlarm, addFunctionAlarms, checkDuration, checkNumber,
-  createIdempotencyTable, createServiceKey, HandlerContract, nagArn, propError, ReliableQueue, resolveAlarmTopic, ServiceFunction,
+  acknowledgeFindings, addApi5xxAlarm, addDeadLetterQueueAlarm, addFunctionAlarms, checkDuration, checkNumber, createIdempotencyTable,
+  createPageTokenSecret, createServiceKey, HandlerContract, nagArn, propError, ReliableQueue, resolveAlarmTopic, ServiceFunction,
 } from '../core';
 import { createAuditBucket } from './audit-bucket';
 import {
@@ -172,16 +172,7 @@ export class ProductApi extends Construct {
         sourceMaps: props.sourceMaps,
         ...(timeout ? { timeout } : {}),
       });
-    // Keys the HMAC of page tokens, so an edited `nextToken` is refused (400) instead of
-    // steering a query. Only the read function reads it.
-    const pageTokenSecret = new secretsmanager.Secret(this, 'PageTokenSecret', {
-      description: `${this.node.path}: HMAC key of the product list's page tokens`,
-      encryptionKey: key,
-      generateSecretString: { passwordLength: 64, excludePunctuation: true },
-    });
-    acknowledgeFindings(pageTokenSecret, Object.fromEntries(['AwsSolutions-SMG4', 'NIST.800.53.R5-SecretsManagerRotationEnabled'].map((rule) => [rule,
-      'It only signs page tokens, which live for one listing; rotating it by hand (a new value) makes outstanding tokens 400 ' +
-      'and read functions pick it up within the hour (README, ProductApi).'])));
+    const pageTokenSecret = createPageTokenSecret(this, key, "product list's", 'ProductApi');
     this.readFunction = fn('ReadFunction', ProductApiHandlers.read, {
       [Env.TABLE_NAME]: this.table.tableName,
       [Env.PAGE_TOKEN_SECRET_ARN]: pageTokenSecret.secretArn,

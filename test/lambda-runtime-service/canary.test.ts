@@ -1,16 +1,15 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { delayedMessages } from './deploy-build-pipeline';
 import { runtimeTables, type RuntimeTables } from './runtime-tables';
+import { ruleEvent, storeBuild } from './stored-build';
 import { recordInvocation } from '../../functions/lambda-runtime-service/invocation-audit';
 import { getFunction, registerFunction, rollbackDeployment } from '../../functions/lambda-runtime-service/registry-store';
 import {
-  awsFunctionName, CONSUMED_BUILD_EVENT, DEFAULT_FUNCTION_LIMITS, LAMBDA_RUNTIME_METRICS_NAMESPACE, LambdaRuntimeEnv as E, LambdaRuntimeMetrics,
+  awsFunctionName, DEFAULT_FUNCTION_LIMITS, LAMBDA_RUNTIME_METRICS_NAMESPACE, LambdaRuntimeEnv as E, LambdaRuntimeMetrics,
   LIVE_ALIAS, PLATFORM_TAG_KEY, type CanaryCheckMessage, type DeploymentPolicy, type InvocationStatusValue,
 } from '../../lib/lambda-runtime-service/contract';
-import { yazlZip } from '../build-pipeline/zip-corpus';
 import { shippedBundle } from '../harness/bundle-handler';
 import { configureHandlerEnv, createBucket, createQueue, endpoints, fakeContext, REGION, sqsRecord, uniqueName } from '../harness/local-aws';
 import { startLocalLambda, type LocalLambda } from '../harness/local-lambda/server';
@@ -83,32 +82,12 @@ const liveRouting = (name: string) => ({
 
 /** A build's BuildCompleted as the rule delivers it to the deploy queue (an EventBridge event, the envelope its detail). */
 async function buildMessage(functionName: string) {
-  const jobId = randomUUID();
-  const zip = await yazlZip([{ name: 'index.js', data: `exports.handler = async () => ({ build: '${jobId}' });\n` }]);
-  const key = `builds/${jobId}/artifact.zip`;
-  await t.clients.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: zip }));
   const createdAt = now().toISOString();
   clock.ms += 1000; // the next build is newer
-  const detail = {
-    eventId: randomUUID(),
-    eventType: CONSUMED_BUILD_EVENT.detailType,
-    correlationId: randomUUID(),
-    occurredAt: createdAt,
-    source: CONSUMED_BUILD_EVENT.source,
-    version: 1,
-    payload: {
-      jobId,
-      functionName,
-      runtime: 'nodejs24.x',
-      handler: 'index.handler',
-      status: 'completed',
-      createdAt,
-      updatedAt: createdAt,
-      artifact: { bucket, key, sha256: createHash('sha256').update(zip).digest('hex'), size: zip.length },
-    },
-  };
-  const event = { 'version': '0', 'id': randomUUID(), 'detail-type': detail.eventType, 'source': detail.source, 'detail': detail };
-  return { jobId, body: JSON.stringify(event) };
+  const { jobId, envelope } = await storeBuild({
+    s3: t.clients.s3, bucket, functionName, createdAt, handlerSource: (id) => `exports.handler = async () => ({ build: '${id}' });\n`,
+  });
+  return { jobId, body: JSON.stringify(ruleEvent(envelope)) };
 }
 
 async function deployBuild(name: string) {

@@ -1,10 +1,11 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import {
   GetFunctionConcurrencyCommand, GetFunctionConfigurationCommand, GetFunctionEventInvokeConfigCommand, InvokeCommand, LambdaClient, ListTagsCommand,
 } from '@aws-sdk/client-lambda';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { delayedMessages, startBuildPipeline } from './deploy-build-pipeline';
 import { runtimeTables, type RuntimeTables } from './runtime-tables';
+import { storeBuild } from './stored-build';
 import {
   deployBuild, hexToCodeSha256, promoteCanary, rollbackCanary, type DeployServices,
 } from '../../functions/lambda-runtime-service/deploy-logic';
@@ -71,32 +72,14 @@ const fresh = () => `deploy-fn-${++seq}`;
 
 /** A build as BuildPipeline's worker leaves it: a deployment ZIP in S3 whose handler answers with the build's id. */
 async function makeBuild(functionName: string, options: { createdAt?: string } = {}) {
-  const jobId = randomUUID();
-  const zip = await yazlZip([{ name: 'index.js', data: `exports.handler = async (event) => ({ build: '${jobId}', echo: event, greeting: process.env.GREETING });\n` }]);
-  const key = `builds/${jobId}/artifact.zip`;
-  await t.clients.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: zip }));
   buildClock += 1000;
-  const createdAt = options.createdAt ?? new Date(buildClock).toISOString();
-  const envelope = {
-    eventId: randomUUID(),
-    eventType: CONSUMED_BUILD_EVENT.detailType,
-    correlationId: randomUUID(),
-    occurredAt: createdAt,
-    source: CONSUMED_BUILD_EVENT.source,
-    version: 1,
-    payload: {
-      jobId,
-      functionName,
-      runtime: 'nodejs24.x',
-      handler: 'index.handler',
-      status: 'completed',
-      jobVersion: 3,
-      createdAt,
-      updatedAt: createdAt,
-      artifact: { bucket, key, manifestKey: `builds/${jobId}/manifest.json`, sha256: sha256Hex(zip), size: zip.length, fileCount: 1 },
-    },
-  };
-  return { jobId, zip, envelope };
+  return storeBuild({
+    s3: t.clients.s3,
+    bucket,
+    functionName,
+    createdAt: options.createdAt ?? new Date(buildClock).toISOString(),
+    handlerSource: (jobId) => `exports.handler = async (event) => ({ build: '${jobId}', echo: event, greeting: process.env.GREETING });\n`,
+  });
 }
 
 const awsName = (name: string) => awsFunctionName(PREFIX, name);
